@@ -12,3 +12,16 @@ os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 __version__ = "0.1.0"
+
+# Importing the architecture modules registers them (zoo.get / zoo.names) and
+# their networks (keras.models.load_model).
+from zoo import dcgan, gan  # noqa: E402,F401
+from zoo.base import GAN  # noqa: E402,F401
+from zoo.registry import get, names  # noqa: E402,F401
+
+
+def presets():
+    """``{preset name: architecture name}`` for every registered model."""
+    return {
+        preset: name for name in names() for preset in get(name).presets
+    }

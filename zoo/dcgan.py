@@ -1,0 +1,222 @@
+"""DCGAN: Radford, Metz & Chintala 2015, "Unsupervised Representation Learning
+with Deep Convolutional Generative Adversarial Networks" (arXiv:1511.06434).
+
+The paper's architecture guidelines (section 3): strided convolutions instead
+of pooling, batch norm in both networks except the generator's output and the
+discriminator's input layer, ReLU in the generator with tanh at its output,
+LeakyReLU(0.2) in the discriminator, no fully connected hidden layers, weights
+from N(0, 0.02), Adam(2e-4, beta_1=0.5), batch 128.
+
+The 64x64 generator projects z to 4x4x1024 and upsamples with four 5x5
+stride-2 transposed convolutions (1024 -> 512 -> 256 -> 128 -> 3); other sizes
+use as many stride-2 stages as halve the image to a 4x4..7x7 seed (28x28: two
+stages from 7x7; 32x32: three from 4x4).
+"""
+
+import keras
+
+from zoo.base import GAN
+from zoo import layers
+from zoo.registry import register
+
+
+def weight_init():
+    """The paper's initialiser: N(0, 0.02) for every weight."""
+    return keras.initializers.RandomNormal(stddev=0.02)
+
+
+def upsampling_plan(image_size):
+    """``(seed_size, stages)`` with ``seed_size * 2**stages == image_size``.
+
+    Halves ``image_size`` while it stays even and the half is at least 4:
+    28 -> (7, 2), 32 -> (4, 3), 64 -> (4, 4).
+    """
+    size, stages = int(image_size), 0
+    while size % 2 == 0 and size // 2 >= 4:
+        size //= 2
+        stages += 1
+    if stages == 0:
+        raise ValueError(
+            f"DCGAN needs an image size of the form s * 2**k with s >= 4, k >= 1; "
+            f"got {image_size}."
+        )
+    return size, stages
+
+
+def _check_image_shape(image_shape):
+    image_shape = tuple(int(d) for d in image_shape)
+    if len(image_shape) != 3 or image_shape[0] != image_shape[1]:
+        raise ValueError(
+            f"DCGAN expects square images (H, W, C) with H == W; got {image_shape}."
+        )
+    return image_shape
+
+
+@keras.saving.register_keras_serializable(package="zoo")
+class DCGANGenerator(keras.Model):
+    """DCGAN generator: noise ``[batch, latent_dim]`` -> images ``[batch, H, W, C]``
+    in ``[-1, 1]``.
+
+    Args:
+        image_shape: ``(H, W, C)``, H == W of the form ``s * 2**k`` (s >= 4).
+        latent_dim: size of the noise vector (100 in the paper).
+        base_filters: channels of the last hidden layer; each earlier stage
+            doubles them (128 gives the paper's 1024-512-256-128 at 64x64).
+        kernel_size: transposed-convolution kernel (5 in the paper).
+    """
+
+    def __init__(
+        self,
+        image_shape=(64, 64, 3),
+        latent_dim=100,
+        base_filters=128,
+        kernel_size=5,
+        **kwargs,
+    ):
+        image_shape = _check_image_shape(image_shape)
+        seed_size, stages = upsampling_plan(image_shape[0])
+        top_filters = base_filters * 2 ** (stages - 1)
+
+        noise = keras.Input((latent_dim,), name="noise")
+        x = keras.layers.Dense(
+            seed_size * seed_size * top_filters,
+            use_bias=False,
+            kernel_initializer=weight_init(),
+            name="project",
+        )(noise)
+        x = keras.layers.Reshape((seed_size, seed_size, top_filters))(x)
+        x = layers.batch_norm(name="project_bn")(x)
+        x = keras.layers.ReLU()(x)
+        for stage in range(1, stages):
+            x = keras.layers.Conv2DTranspose(
+                base_filters * 2 ** (stages - 1 - stage),
+                kernel_size,
+                strides=2,
+                padding="same",
+                use_bias=False,
+                kernel_initializer=weight_init(),
+                name=f"up{stage}",
+            )(x)
+            x = layers.batch_norm(name=f"up{stage}_bn")(x)
+            x = keras.layers.ReLU()(x)
+        x = keras.layers.Conv2DTranspose(
+            image_shape[-1],
+            kernel_size,
+            strides=2,
+            padding="same",
+            kernel_initializer=weight_init(),
+            name=f"up{stages}",
+        )(x)
+        # float32 output: tanh in float16 would quantise the images coarsely.
+        images = keras.layers.Activation("tanh", dtype="float32", name="images")(x)
+        super().__init__(inputs=noise, outputs=images, **kwargs)
+        self.image_shape = image_shape
+        self.latent_dim = latent_dim
+        self.base_filters = base_filters
+        self.kernel_size = kernel_size
+
+    def get_config(self):
+        return {
+            "name": self.name,
+            "trainable": self.trainable,
+            "image_shape": self.image_shape,
+            "latent_dim": self.latent_dim,
+            "base_filters": self.base_filters,
+            "kernel_size": self.kernel_size,
+        }
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)
+
+
+@keras.saving.register_keras_serializable(package="zoo")
+class DCGANDiscriminator(keras.Model):
+    """DCGAN discriminator: images ``[batch, H, W, C]`` -> logits ``[batch, 1]``.
+
+    Stride-2 convolutions with ``base_filters * 2**i`` channels halve the image
+    down to the generator's seed size; batch norm on all but the first;
+    LeakyReLU(0.2); a linear logit on the flattened features.
+
+    Args:
+        image_shape: ``(H, W, C)`` as for the generator.
+        base_filters: channels of the first convolution (64 in the paper).
+        kernel_size: convolution kernel (5 in the paper).
+        batch_norm: set False for critics that must not mix examples (WGAN-GP).
+    """
+
+    def __init__(
+        self,
+        image_shape=(64, 64, 3),
+        base_filters=64,
+        kernel_size=5,
+        batch_norm=True,
+        **kwargs,
+    ):
+        image_shape = _check_image_shape(image_shape)
+        _, stages = upsampling_plan(image_shape[0])
+
+        images = keras.Input(image_shape, name="images")
+        x = images
+        for stage in range(stages):
+            x = keras.layers.Conv2D(
+                base_filters * 2**stage,
+                kernel_size,
+                strides=2,
+                padding="same",
+                use_bias=not (batch_norm and stage > 0),
+                kernel_initializer=weight_init(),
+                name=f"down{stage + 1}",
+            )(x)
+            if batch_norm and stage > 0:
+                x = layers.batch_norm(name=f"down{stage + 1}_bn")(x)
+            x = keras.layers.LeakyReLU(0.2)(x)
+        x = keras.layers.Flatten()(x)
+        logits = keras.layers.Dense(
+            1, kernel_initializer=weight_init(), dtype="float32", name="logits"
+        )(x)
+        super().__init__(inputs=images, outputs=logits, **kwargs)
+        self.image_shape = image_shape
+        self.base_filters = base_filters
+        self.kernel_size = kernel_size
+        self.batch_norm = batch_norm
+
+    def get_config(self):
+        return {
+            "name": self.name,
+            "trainable": self.trainable,
+            "image_shape": self.image_shape,
+            "base_filters": self.base_filters,
+            "kernel_size": self.kernel_size,
+            "batch_norm": self.batch_norm,
+        }
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)
+
+
+@register("dcgan")
+@keras.saving.register_keras_serializable(package="zoo")
+class DCGAN(GAN):
+    """DCGAN (Radford et al. 2015): the base GAN's non-saturating training
+    with the convolutional generator and discriminator above."""
+
+    generator_class = DCGANGenerator
+    discriminator_class = DCGANDiscriminator
+    presets = {
+        "dcgan_mnist": {
+            "description": "28x28 grayscale (MNIST, Fashion-MNIST): 7x7x256 seed, two 5x5 up-convolutions.",
+            "image_shape": (28, 28, 1),
+        },
+        "dcgan_cifar10": {
+            "description": "32x32 RGB (CIFAR-10): 4x4x512 seed, three up-convolutions.",
+            "image_shape": (32, 32, 3),
+            "training": {"dataset": "cifar10", "epochs": 30},
+        },
+        "dcgan_64": {
+            "description": "64x64 RGB, the paper's network (LSUN, CelebA, ImageNet).",
+            "image_shape": (64, 64, 3),
+            "training": {"dataset": "celeb_a", "epochs": 5},
+        },
+    }
