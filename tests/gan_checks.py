@@ -1,0 +1,189 @@
+"""Checks every architecture's test file runs on its own model.
+
+* ``assert_replicas_match``: one ``fit`` step on two replicas
+  (MirroredStrategy over the two logical CPUs of conftest.py) gives the same
+  weights as on one device with the same global batch and noise.
+* ``assert_generator_round_trip``: ``.keras`` save/load gives the same class
+  and outputs.
+* ``assert_served_without_zoo``: the exported SavedModel runs in a fresh
+  Python in which ``zoo`` cannot be imported, with the same outputs.
+"""
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+import threading
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from zoo import base, export
+
+
+class FixedNoise:
+    """Replace a model's ``sample_latent`` with fixed global noise.
+
+    Call ``k`` within a train step (counted per replica thread, since
+    MirroredStrategy traces each replica in its own thread) takes
+    ``noises[k]``, sliced to this replica's share of the global batch, so
+    that every example sees the same noise on one replica or on several.
+    """
+
+    def __init__(self, model, noises):
+        self.noises = [tf.constant(n) for n in noises]
+        self.local = threading.local()
+        self.original = model.sample_latent
+        model.sample_latent = self.sample_latent
+
+    def sample_latent(self, batch_size):
+        # Still advance the model's own stream, so the traced step keeps the
+        # same operations (and synchronisation points) as in real training.
+        self.original(batch_size)
+        count = getattr(self.local, "count", 0)
+        self.local.count = count + 1
+        noise = self.noises[count % len(self.noises)]
+        start = base._replica_id() * batch_size
+        return noise[start : start + batch_size]
+
+
+_STRATEGIES = {}
+
+
+def mirrored(num_replicas):
+    """One MirroredStrategy per replica count for the whole test session.
+
+    A second strategy over the same devices would restart the collective
+    instance keys, which the runtime has cached for the first one's
+    all-reduces (shape mismatch errors that abort every later collective).
+    """
+    if num_replicas not in _STRATEGIES:
+        devices = [f"/cpu:{i}" for i in range(num_replicas)]
+        _STRATEGIES[num_replicas] = tf.distribute.MirroredStrategy(devices)
+    return _STRATEGIES[num_replicas]
+
+
+def _weights(model):
+    return [np.array(w.numpy()) for w in model.weights]
+
+
+def assert_replicas_match(make_model, batch, calls_per_step=2, atol=1e-5, steps=1):
+    """One (or ``steps``) SGD step(s) on 2 replicas == the same on 1 device.
+
+    Args:
+        make_model: ``() -> compiled model``, called inside a strategy scope;
+            must build identical initial weights each time (seed it) and use
+            an optimizer whose update scales with the gradient (SGD), so that
+            a wrong loss scaling cannot hide behind Adam's normalisation.
+        batch: the global batch: an array, or a tuple (images, labels).
+        calls_per_step: how many times a train step calls ``sample_latent``.
+    """
+    images = batch[0] if isinstance(batch, tuple) else batch
+    global_batch = len(images)
+    results = []
+    for num_replicas in (1, 2):
+        strategy = mirrored(num_replicas)
+        with strategy.scope():
+            model = make_model()
+            noises = [
+                rng_noise.astype("float32")
+                for rng_noise in np.random.default_rng(1).standard_normal(
+                    (calls_per_step, global_batch, model.latent_dim)
+                )
+            ]
+            FixedNoise(model, noises)
+        dataset = tf.data.Dataset.from_tensors(batch).repeat(steps)
+        model.fit(dataset, epochs=1, verbose=0)
+        results.append(_weights(model))
+    single, double = results
+    assert len(single) == len(double)
+    changed = 0
+    for a, b in zip(single, double):
+        np.testing.assert_allclose(a, b, atol=atol, rtol=1e-4)
+        changed += 1
+    assert changed > 0
+
+
+def assert_generator_round_trip(generator, tmp_path, inputs):
+    """``.keras`` round trip: same class, same config, same outputs."""
+    path = os.path.join(tmp_path, "generator.keras")
+    generator.save(path)
+    loaded = keras.models.load_model(path)
+    assert type(loaded) is type(generator)
+    assert loaded.get_config() == generator.get_config()
+    np.testing.assert_allclose(
+        loaded(inputs, training=False), generator(inputs, training=False), atol=1e-5
+    )
+    return loaded
+
+
+_SERVE_SCRIPT = textwrap.dedent(
+    """
+    import sys, json
+    sys.modules["zoo"] = None  # make `import zoo` fail
+    try:
+        import zoo  # noqa
+        raise SystemExit("zoo was importable")
+    except ImportError:
+        pass
+    import numpy as np
+    import tensorflow as tf
+    args = json.loads(sys.argv[1])
+    loaded = tf.saved_model.load(args["path"])
+    serve = loaded.signatures["serving_default"]
+    inputs = {k: tf.constant(np.load(v)) for k, v in args["inputs"].items()}
+    out = serve(**inputs)
+    np.save(args["out_images"], out["images"].numpy())
+    np.save(args["out_uint8"], out["images_uint8"].numpy())
+    sample = loaded.signatures["sample"]
+    extra = {"labels": inputs["labels"][:3]} if "labels" in inputs else {}
+    s1 = sample(num_images=tf.constant(3), seed=tf.constant(5), **extra)["images"]
+    s2 = sample(num_images=tf.constant(3), seed=tf.constant(5), **extra)["images"]
+    assert s1.shape[0] == 3 and np.array_equal(s1.numpy(), s2.numpy())
+    print("SERVED", out["images"].shape, out["images_uint8"].dtype.name)
+    """
+)
+
+
+def assert_served_without_zoo(model, tmp_path, inputs):
+    """Export ``model`` and run its SavedModel where ``zoo`` is not importable.
+
+    Args:
+        inputs: dict of serving inputs, e.g. ``{"noise": array}``.
+    """
+    export_dir = export.save_generator(model, os.path.join(tmp_path, "export"))
+    files = {}
+    for name, value in inputs.items():
+        files[name] = os.path.join(tmp_path, f"{name}.npy")
+        np.save(files[name], value)
+    args = {
+        "path": os.path.join(export_dir, "saved_model"),
+        "inputs": files,
+        "out_images": os.path.join(tmp_path, "images.npy"),
+        "out_uint8": os.path.join(tmp_path, "uint8.npy"),
+    }
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    result = subprocess.run(
+        [sys.executable, "-c", _SERVE_SCRIPT, json.dumps(args)],
+        cwd=tmp_path,  # not the repo root, where zoo/ would be importable
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "SERVED" in result.stdout
+    generator = model.export_generator
+    keras_inputs = inputs["noise"] if list(inputs) == ["noise"] else inputs
+    expected = np.asarray(generator(keras_inputs, training=False))
+    served = np.load(args["out_images"])
+    np.testing.assert_allclose(served, expected, atol=1e-5)
+    served_uint8 = np.load(args["out_uint8"])
+    assert served_uint8.dtype == np.uint8
+    np.testing.assert_array_equal(
+        served_uint8, np.clip(np.round((expected + 1) * 127.5), 0, 255).astype(np.uint8)
+    )
+    with open(os.path.join(export_dir, "metadata.json")) as f:
+        return export_dir, json.load(f)
