@@ -18,6 +18,7 @@ setup(
         "h5py",
         "tensorboard",
         "tensorflow-datasets",
+        "importlib_resources",  # tensorflow-datasets needs it to download
     ],
     extras_require={
         "test": ["pytest", "pytest-timeout"],

@@ -4,7 +4,7 @@ A recipe is two lines: ``zoo.recipe.main("dcgan", default_preset=...)``.
 It loads the dataset, builds the model of a preset under the chosen
 ``tf.distribute`` strategy, trains with ``fit`` (progress bar, TensorBoard
 scalars and fixed-noise sample grids, checkpoints every
-``--checkpoint_every`` steps), resumes from ``--log_dir`` when a checkpoint is
+``--checkpoint_every`` steps), resumes from ``--logdir`` when a checkpoint is
 there, and finally exports the generator (``zoo.export``) with a model card.
 """
 
@@ -48,7 +48,7 @@ flags.DEFINE_float("d_learning_rate", None, "Discriminator learning rate (defaul
 flags.DEFINE_float("g_learning_rate", None, "Generator learning rate (default: the preset's).")
 flags.DEFINE_integer("seed", 0, "Seed of the data order, the weights and the noise.")
 flags.DEFINE_string(
-    "log_dir", None, "TensorBoard logs and checkpoints (default: runs/<arch>_<dataset>)."
+    "logdir", None, "TensorBoard logs and checkpoints (default: runs/<arch>_<dataset>)."
 )
 flags.DEFINE_string(
     "export_dir", None, "Where the generator is saved (default: savedmodels/<arch>_<dataset>)."
@@ -114,7 +114,7 @@ def run(architecture, preset):
     epochs = FLAGS.epochs or settings["epochs"]
     resize = FLAGS.resize if FLAGS.resize is not None else settings.get("resize", False)
     image_shape = config["image_shape"]
-    log_dir = FLAGS.log_dir or os.path.join("runs", f"{architecture}_{_slug(dataset)}")
+    log_dir = FLAGS.logdir or os.path.join("runs", f"{architecture}_{_slug(dataset)}")
     export_dir = FLAGS.export_dir or os.path.join(
         "savedmodels", f"{architecture}_{_slug(dataset)}"
     )

@@ -1,0 +1,301 @@
+"""Training-step throughput: the zoo's ``fit`` against a hand-written loop.
+
+    python bench/train_step.py                 # full table, writes bench/results/train_step.json
+    python bench/train_step.py --quick         # DCGAN rows only
+
+Every row runs in its own Python process, because oneDNN can only be turned
+on or off before TensorFlow is imported. Rows:
+
+* ``zoo fit``: ``model.fit`` on the zoo's DCGAN (preset ``dcgan_mnist``), graph
+  mode, oneDNN on (the zoo's default).
+* ``zoo fit + XLA``: the same with ``compile(jit_compile=True)``.
+* ``hand-written``: the same networks and Adam optimizers trained by a plain
+  ``tf.function`` loop, what a user would write without the zoo.
+* ``zoo fit, oneDNN off``: TensorFlow's default on these CPUs.
+* one ``zoo fit`` row per other registered architecture (its ``*_mnist``
+  preset), batch 64.
+
+The machine's fp32 matmul throughput is measured in the same run
+(``tf.matmul`` of square matrices, best of several sizes) and each row's
+achieved FLOP/s is given as a fraction of it. A step's FLOPs are counted from
+the networks (multiply-adds of Dense, Conv2D and Conv2DTranspose layers, x2):
+with ``F_G``, ``F_D`` the forward FLOPs of generator and discriminator per
+example and ``k`` discriminator steps, one GAN step costs
+``k (F_G + 6 F_D) + 3 F_G + 2 F_D`` per example: each discriminator step runs
+G forward and D forward+backward (about 2x forward) on real and fake; the
+generator step runs G forward+backward and D forward plus the backward pass
+to its input. Batch norm, activations and optimizer updates are not counted.
+"""
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+RESULTS = os.path.join(HERE, "results", "train_step.json")
+
+
+# --- FLOP counting ------------------------------------------------------------
+
+
+def forward_flops(network):
+    """FLOPs of one example's forward pass through ``network`` (see module doc)."""
+    import keras
+
+    total = 0
+    for layer in network._flatten_layers(include_self=False):
+        inner = getattr(layer, "layer", None)  # wrappers (spectral norm)
+        target = inner if inner is not None else layer
+        if isinstance(target, keras.layers.Dense):
+            total += 2 * int(target.kernel.shape[0]) * int(target.kernel.shape[1]) * _positions(layer.output)
+        elif isinstance(target, keras.layers.Conv2DTranspose):
+            kh, kw, cout, cin = target.kernel.shape
+            h, w = layer.input.shape[1:3]
+            total += 2 * h * w * cin * kh * kw * cout
+        elif isinstance(target, keras.layers.Conv2D):
+            kh, kw, cin, cout = target.kernel.shape
+            h, w = layer.output.shape[1:3]
+            total += 2 * h * w * cin * kh * kw * cout
+    return int(total)
+
+
+def _positions(tensor):
+    # A Dense layer applied to [batch, ..., features] runs once per position.
+    count = 1
+    for d in tensor.shape[1:-1]:
+        count *= int(d)
+    return count
+
+
+def step_flops_per_example(model):
+    f_g = forward_flops(model.generator)
+    f_d = forward_flops(model.discriminator)
+    return model.d_steps * (f_g + 6 * f_d) + 3 * f_g + 2 * f_d
+
+
+# --- Workers (one per row, in a subprocess) ------------------------------------
+
+
+def _timed(run_steps, steps, warmup):
+    run_steps(warmup)
+    start = time.perf_counter()
+    run_steps(steps)
+    return time.perf_counter() - start
+
+
+def worker_matmul():
+    import tensorflow as tf
+
+    best = 0.0
+    for n in (1024, 2048, 3072):
+        a = tf.random.normal((n, n))
+        b = tf.random.normal((n, n))
+
+        @tf.function
+        def product(a, b):
+            return tf.matmul(a, b)
+
+        product(a, b).numpy()
+        repeats = max(3, int(2e10 // (2 * n**3)))
+        start = time.perf_counter()
+        for _ in range(repeats):
+            c = product(a, b)
+        c.numpy()
+        seconds = time.perf_counter() - start
+        best = max(best, 2 * n**3 * repeats / seconds)
+    return {"flops_per_second": best}
+
+
+def _real_batches(batch_size, shape):
+    import numpy as np
+    import tensorflow as tf
+
+    images = np.random.default_rng(0).uniform(-1, 1, (batch_size,) + tuple(shape))
+    return tf.data.Dataset.from_tensors(images.astype("float32")).repeat()
+
+
+def worker_fit(architecture, preset, batch_size, jit_compile, steps):
+    import zoo
+
+    model_class = zoo.get(architecture)
+    config = model_class.preset_config(preset)
+    model = model_class.from_preset(preset, seed=0)
+    import keras
+
+    model.compile(
+        d_optimizer=keras.optimizers.get(config["training"]["d_optimizer"]),
+        g_optimizer=keras.optimizers.get(config["training"]["g_optimizer"]),
+        jit_compile=jit_compile,
+    )
+    batches = _real_batches(batch_size, config["image_shape"])
+    if model_class.conditional:
+        import tensorflow as tf
+
+        labels = tf.zeros((batch_size,), tf.int64)
+        batches = batches.map(lambda x: (x, labels))
+
+    def run_steps(n):
+        model.fit(batches, steps_per_epoch=n, epochs=1, verbose=0)
+
+    seconds = _timed(run_steps, steps, warmup=3)
+    flops = None
+    if hasattr(model, "discriminator") and type(model).train_step is zoo.GAN.train_step:
+        flops = step_flops_per_example(model)
+    return {"images_per_second": batch_size * steps / seconds, "flops_per_example": flops}
+
+
+def worker_hand_written(batch_size, steps):
+    """DCGAN trained by a plain tf.function loop: no zoo in the step."""
+    import zoo
+    import keras
+    import tensorflow as tf
+
+    from zoo.dcgan import DCGAN
+
+    model = DCGAN.from_preset("dcgan_mnist", seed=0)
+    generator, discriminator = model.generator, model.discriminator
+    d_optimizer = keras.optimizers.Adam(2e-4, beta_1=0.5)
+    g_optimizer = keras.optimizers.Adam(2e-4, beta_1=0.5)
+    bce = keras.losses.BinaryCrossentropy(from_logits=True)
+
+    @tf.function
+    def train_step(real):
+        noise = tf.random.normal((batch_size, 100))
+        fake = generator(noise, training=True)
+        with tf.GradientTape() as tape:
+            real_logits = discriminator(real, training=True)
+            fake_logits = discriminator(fake, training=True)
+            d_loss = bce(tf.ones_like(real_logits), real_logits) + bce(
+                tf.zeros_like(fake_logits), fake_logits
+            )
+        grads = tape.gradient(d_loss, discriminator.trainable_variables)
+        d_optimizer.apply_gradients(zip(grads, discriminator.trainable_variables))
+        noise = tf.random.normal((batch_size, 100))
+        with tf.GradientTape() as tape:
+            fake_logits = discriminator(generator(noise, training=True), training=True)
+            g_loss = bce(tf.ones_like(fake_logits), fake_logits)
+        grads = tape.gradient(g_loss, generator.trainable_variables)
+        g_optimizer.apply_gradients(zip(grads, generator.trainable_variables))
+        return d_loss, g_loss
+
+    iterator = iter(_real_batches(batch_size, (28, 28, 1)))
+
+    def run_steps(n):
+        for _ in range(n):
+            losses = train_step(next(iterator))
+        losses[0].numpy()
+
+    seconds = _timed(run_steps, steps, warmup=3)
+    return {
+        "images_per_second": batch_size * steps / seconds,
+        "flops_per_example": step_flops_per_example(model),
+    }
+
+
+def run_worker(args):
+    if args.worker == "matmul":
+        result = worker_matmul()
+    elif args.worker == "fit":
+        result = worker_fit(args.architecture, args.preset, args.batch_size, args.jit, args.steps)
+    else:
+        result = worker_hand_written(args.batch_size, args.steps)
+    print("RESULT " + json.dumps(result))
+
+
+# --- The table ----------------------------------------------------------------
+
+
+def spawn(onednn=True, **kwargs):
+    env = dict(os.environ, TF_ENABLE_ONEDNN_OPTS="1" if onednn else "0", TF_CPP_MIN_LOG_LEVEL="2")
+    command = [sys.executable, os.path.abspath(__file__)]
+    for key, value in kwargs.items():
+        if value is True:
+            command.append(f"--{key}")
+        elif value not in (None, False):
+            command.append(f"--{key}={value}")
+    output = subprocess.run(command, env=env, capture_output=True, text=True, timeout=1800)
+    for line in output.stdout.splitlines():
+        if line.startswith("RESULT "):
+            return json.loads(line[len("RESULT ") :])
+    raise RuntimeError(f"worker {kwargs} failed:\n{output.stderr[-3000:]}")
+
+
+def other_architectures():
+    import zoo
+
+    rows = []
+    for name in zoo.names():
+        if name == "dcgan":
+            continue
+        presets = [p for p in zoo.get(name).presets if p.endswith("_mnist")]
+        if presets:
+            rows.append((name, presets[0]))
+    return rows
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--worker", choices=["matmul", "fit", "hand"])
+    parser.add_argument("--architecture", default="dcgan")
+    parser.add_argument("--preset", default="dcgan_mnist")
+    parser.add_argument("--batch_size", type=int, default=64)
+    parser.add_argument("--jit", action="store_true")
+    parser.add_argument("--steps", type=int, default=None)
+    parser.add_argument("--quick", action="store_true", help="DCGAN rows only")
+    parser.add_argument("--output", default=RESULTS)
+    args = parser.parse_args()
+    if args.worker:
+        args.steps = args.steps or max(10, 2560 // args.batch_size)
+        run_worker(args)
+        return
+
+    matmul = spawn(worker="matmul")["flops_per_second"]
+    rows = []
+    for batch in (64, 256):
+        steps = max(10, 2560 // batch)
+        rows.append(("dcgan", "dcgan_mnist", batch, "zoo fit", spawn(worker="fit", batch_size=batch, steps=steps)))
+        rows.append(("dcgan", "dcgan_mnist", batch, "zoo fit + XLA", spawn(worker="fit", batch_size=batch, steps=steps, jit=True)))
+        rows.append(("dcgan", "dcgan_mnist", batch, "hand-written tf.function", spawn(worker="hand", batch_size=batch, steps=steps)))
+    rows.append(("dcgan", "dcgan_mnist", 64, "zoo fit, oneDNN off", spawn(onednn=False, worker="fit", batch_size=64, steps=40)))
+    if not args.quick:
+        for name, preset in other_architectures():
+            rows.append((name, preset, 64, "zoo fit", spawn(worker="fit", architecture=name, preset=preset, batch_size=64, steps=40)))
+
+    print(f"fp32 matmul throughput: {matmul / 1e9:.1f} GFLOP/s\n")
+    header = f"| {'architecture':<12} | {'preset':<18} | {'batch':>5} | {'mode':<26} | {'img/s':>7} | {'GFLOP/s':>7} | {'of matmul':>9} |"
+    print(header)
+    print("|" + "|".join("-" * (len(c)) for c in header.split("|")[1:-1]) + "|")
+    table = []
+    for name, preset, batch, mode, result in rows:
+        flops = result.get("flops_per_example")
+        achieved = result["images_per_second"] * flops if flops else None
+        table.append(
+            {
+                "architecture": name,
+                "preset": preset,
+                "batch_size": batch,
+                "mode": mode,
+                "images_per_second": round(result["images_per_second"], 1),
+                "flops_per_example": flops,
+                "gflops_per_second": round(achieved / 1e9, 1) if achieved else None,
+                "fraction_of_matmul": round(achieved / matmul, 3) if achieved else None,
+            }
+        )
+        gflops = f"{achieved / 1e9:7.1f}" if achieved else f"{'-':>7}"
+        fraction = f"{achieved / matmul:9.0%}" if achieved else f"{'-':>9}"
+        print(f"| {name:<12} | {preset:<18} | {batch:>5} | {mode:<26} | {result['images_per_second']:7.1f} | {gflops} | {fraction} |")
+    os.makedirs(os.path.dirname(args.output), exist_ok=True)
+    with open(args.output, "w") as f:
+        json.dump(
+            {"matmul_flops_per_second": matmul, "cpu_count": os.cpu_count(), "rows": table},
+            f,
+            indent=2,
+        )
+    print(f"\nwrote {args.output}")
+
+
+if __name__ == "__main__":
+    main()

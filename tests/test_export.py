@@ -1,0 +1,87 @@
+"""Export: .keras for Keras users, SavedModel for TF Serving (no zoo needed)."""
+
+import json
+import os
+import shutil
+import subprocess
+
+import zoo  # noqa: F401
+import keras
+import numpy as np
+import pytest
+
+from zoo import export
+from zoo.dcgan import DCGAN, DCGANDiscriminator, DCGANGenerator
+
+from gan_checks import assert_generator_round_trip, assert_served_without_zoo
+
+
+@pytest.fixture(scope="module")
+def model():
+    keras.utils.set_random_seed(0)
+    model = DCGAN(
+        DCGANGenerator((28, 28, 1), latent_dim=8, base_filters=8),
+        DCGANDiscriminator((28, 28, 1), base_filters=8),
+        seed=0,
+    )
+    model.compile()
+    images = np.random.default_rng(0).uniform(-1, 1, (8, 28, 28, 1)).astype("float32")
+    model.train_on_batch(images)  # move batch-norm statistics off their init
+    return model
+
+
+def noise(n=4, dim=8):
+    return np.random.default_rng(2).standard_normal((n, dim)).astype("float32")
+
+
+def test_generator_keras_round_trip(model, tmp_path):
+    assert_generator_round_trip(model.generator, tmp_path, noise())
+
+
+def test_saved_model_serves_without_zoo(model, tmp_path):
+    export_dir, metadata = assert_served_without_zoo(model, tmp_path, {"noise": noise()})
+    assert metadata["architecture"] == "dcgan"
+    assert metadata["latent_dim"] == 8
+    assert metadata["image_shape"] == [28, 28, 1]
+    assert metadata["step"] == 1
+    loaded = keras.models.load_model(os.path.join(export_dir, "generator.keras"))
+    assert type(loaded) is DCGANGenerator
+
+
+@pytest.mark.skipif(shutil.which("saved_model_cli") is None, reason="saved_model_cli not on PATH")
+def test_saved_model_cli_runs_the_serving_signature(model, tmp_path):
+    export_dir = export.save_generator(model, tmp_path / "export")
+    np.save(tmp_path / "noise.npy", noise(2))
+    result = subprocess.run(
+        [
+            "saved_model_cli", "run",
+            "--dir", os.path.join(export_dir, "saved_model"),
+            "--tag_set", "serve",
+            "--signature_def", "serving_default",
+            "--inputs", f"noise={tmp_path / 'noise.npy'}",
+            "--outdir", str(tmp_path / "out"),
+        ],
+        capture_output=True, text=True, timeout=300,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    images = np.load(tmp_path / "out" / "images_uint8.npy")
+    assert images.shape == (2, 28, 28, 1) and images.dtype == np.uint8
+    expected = np.asarray(model.generator(noise(2), training=False))
+    np.testing.assert_allclose(np.load(tmp_path / "out" / "images.npy"), expected, atol=1e-5)
+
+
+def test_export_replaces_an_existing_folder_whole(model, tmp_path):
+    target = tmp_path / "export"
+    export.save_generator(model, target, {"run": 1})
+    (target / "stale.txt").write_text("old")
+    export.save_generator(model, target, {"run": 2})
+    assert not (target / "stale.txt").exists()
+    assert json.loads((target / "metadata.json").read_text())["run"] == 2
+    assert not [p for p in os.listdir(tmp_path) if ".tmp" in p or ".old" in p]
+
+
+def test_export_rejects_a_generator_without_noise_input():
+    inputs = keras.Input((4,), name="z")
+    generator = keras.Model(inputs, keras.layers.Dense(2)(inputs))
+    with pytest.raises(ValueError, match="input named 'noise'"):
+        export.export_saved_model(generator, "/tmp/never_written")

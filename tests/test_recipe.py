@@ -1,0 +1,194 @@
+"""The recipes as a user runs them: train, log, checkpoint, resume after
+SIGKILL with no lost or repeated step, export; and clear errors for bad input."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import zoo  # noqa: F401
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+from absl import flags
+
+from zoo import data, recipe, training
+from zoo.callbacks import Checkpointer
+from zoo.dcgan import DCGAN, DCGANDiscriminator, DCGANGenerator
+
+from conftest import REPO, shared_path
+
+
+def recipe_command(name, mnist_dir, out, *extra):
+    return [
+        sys.executable,
+        str(REPO / "recipes" / f"{name}.py"),
+        f"--data_dir={mnist_dir}",
+        "--batch_size=16",
+        "--epochs=2",
+        "--steps_per_epoch=10",
+        "--checkpoint_every=4",
+        "--log_every=2",
+        f"--logdir={out}/run",
+        f"--export_dir={out}/export",
+        "--verbose=0",
+        *extra,
+    ]
+
+
+def run_to_end(command):
+    result = subprocess.run(command, capture_output=True, text=True, timeout=600, cwd=REPO)
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-4000:]
+    return result.stdout
+
+
+def exported_weights(out):
+    generator = keras.models.load_model(os.path.join(out, "export", "generator.keras"))
+    return generator, [w.numpy() for w in generator.weights]
+
+
+def test_killed_run_resumes_with_no_lost_or_repeated_step(tmp_path, mnist_dir):
+    straight, killed = tmp_path / "straight", tmp_path / "killed"
+    run_to_end(recipe_command("dcgan", mnist_dir, straight))
+
+    # Kill the second run with SIGKILL once it has checkpointed past step 8,
+    # wherever it is (mid-step, mid-write), then start it again unchanged.
+    command = recipe_command("dcgan", mnist_dir, killed)
+    process = subprocess.Popen(command, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    index = killed / "run" / "checkpoints" / "checkpoint.json"
+    deadline = time.time() + 300
+    while time.time() < deadline and process.poll() is None:
+        if index.exists() and json.loads(index.read_text())["step"] >= 8:
+            break
+        time.sleep(0.05)
+    assert process.poll() is None, "the run ended before it could be killed"
+    os.kill(process.pid, signal.SIGKILL)
+    process.wait()
+    killed_at = json.loads(index.read_text())["step"]
+    assert 8 <= killed_at < 20
+    assert not (killed / "export").exists()
+
+    output = run_to_end(command)
+    assert f"Resuming from step {killed_at}" in output
+    assert "Trained to step 20" in output
+
+    _, expected = exported_weights(straight)
+    generator, got = exported_weights(killed)
+    for a, b in zip(expected, got):
+        np.testing.assert_allclose(a, b, atol=1e-5)
+    metadata = json.loads((killed / "export" / "metadata.json").read_text())
+    assert metadata["step"] == 20 and metadata["architecture"] == "dcgan"
+
+    # The fixed-noise grid continues: same images at the same steps.
+    for step in (10, 20):
+        name = f"step_{step:08d}.png"
+        a = tf.io.decode_png(tf.io.read_file(str(straight / "run" / "samples" / name)))
+        b = tf.io.decode_png(tf.io.read_file(str(killed / "run" / "samples" / name)))
+        assert a.shape == (8 * 28, 8 * 28, 1)
+        assert np.abs(a.numpy().astype(int) - b.numpy().astype(int)).max() <= 1
+
+    # TensorBoard has every loss as a scalar and the grid as an image.
+    events = [f for f in os.listdir(straight / "run") if f.startswith("events")]
+    tags = set()
+    for event_file in events:
+        for record in tf.compat.v1.train.summary_iterator(str(straight / "run" / event_file)):
+            tags.update(v.tag for v in record.summary.value)
+    assert {"d_loss", "g_loss", "samples"} <= tags
+
+    # A finished run started again does nothing more.
+    assert "Already trained: step 20" in run_to_end(command)
+
+
+@pytest.fixture
+def parse_flags():
+    def parse(*argv):
+        flags.FLAGS.unparse_flags()
+        flags.FLAGS(["recipe", *argv])
+
+    yield parse
+    flags.FLAGS.unparse_flags()
+
+
+def test_unknown_dataset_is_named(parse_flags, tmp_path):
+    parse_flags("--dataset=mnits", f"--logdir={tmp_path}")
+    with pytest.raises(data.DatasetError, match="mnits"):
+        recipe.run("dcgan", "dcgan_mnist")
+
+
+def test_dataset_that_does_not_match_the_model(parse_flags, tmp_path, mnist_dir):
+    # 28x28 grayscale MNIST into the 32x32 RGB CIFAR-10 preset.
+    parse_flags("--dataset=mnist", f"--data_dir={mnist_dir}", f"--logdir={tmp_path}")
+    with pytest.raises(data.DatasetError, match=r"\(28, 28, 1\).*\(32, 32, 3\)"):
+        recipe.run("dcgan", "dcgan_cifar10")
+
+
+def test_batch_larger_than_the_dataset(parse_flags, tmp_path):
+    folder = tmp_path / "digits"
+    folder.mkdir()
+    images, _ = data.load_arrays("mnist", "test", shared_path("datasets", "mnist"))
+    for i in range(4):
+        tf.io.write_file(str(folder / f"{i}.png"), tf.io.encode_png(images[i]))
+    parse_flags(f"--dataset={folder}", "--batch_size=8", f"--logdir={tmp_path}/run")
+    with pytest.raises(data.DatasetError, match="batch_size 8 is larger than the dataset .4"):
+        recipe.run("dcgan", "dcgan_mnist")
+
+
+def test_nan_loss_stops_naming_the_step_and_keeps_the_last_checkpoint(tmp_path):
+    keras.utils.set_random_seed(0)
+    model = DCGAN(
+        DCGANGenerator((28, 28, 1), latent_dim=8, base_filters=4),
+        DCGANDiscriminator((28, 28, 1), base_filters=4),
+        seed=0,
+    )
+    model.compile()
+    good = np.random.default_rng(0).uniform(-1, 1, (8, 28, 28, 1)).astype("float32")
+    poisoned_step = 7
+
+    def make_stream(start_step):
+        def batches():
+            step = start_step
+            while True:
+                yield good * np.float32("nan") if step == poisoned_step else good
+                step += 1
+
+        spec = tf.TensorSpec((8, 28, 28, 1), tf.float32)
+        return tf.data.Dataset.from_generator(batches, output_signature=spec)
+
+    checkpoints = str(tmp_path / "checkpoints")
+    with pytest.raises(FloatingPointError, match=f"d_loss is nan at step {poisoned_step + 1}"):
+        training.fit_resumable(
+            model,
+            make_stream,
+            epochs=3,
+            steps_per_epoch=5,
+            checkpoint_dir=checkpoints,
+            checkpoint_every=3,
+            verbose=0,
+        )
+    # Steps 3, 5 (epoch end) and 6 were saved; the NaN step (8) never was.
+    checkpointer = Checkpointer(checkpoints)
+    assert checkpointer.latest()["step"] == 6
+    fresh = DCGAN.from_config(model.get_config())
+    fresh.compile()
+    assert checkpointer.restore(fresh) == 6
+    assert all(np.isfinite(w.numpy()).all() for w in fresh.weights)
+
+
+def test_checkpointer_refuses_non_finite_weights(tmp_path):
+    model = DCGAN(
+        DCGANGenerator((28, 28, 1), latent_dim=8, base_filters=4),
+        DCGANDiscriminator((28, 28, 1), base_filters=4),
+    )
+    model.compile()
+    checkpointer = Checkpointer(str(tmp_path))
+    checkpointer.save(model)
+    model.generator.get_layer("project").kernel.assign(
+        np.full(model.generator.get_layer("project").kernel.shape, np.inf, "float32")
+    )
+    model.g_optimizer.iterations.assign(1)
+    with pytest.raises(FloatingPointError, match="step 1: non-finite values in project/kernel"):
+        checkpointer.save(model)
+    assert checkpointer.latest()["step"] == 0
