@@ -204,7 +204,7 @@ class Checkpointer(keras.callbacks.Callback):
         bad = [v.path for v in model.weights if not _all_finite(v)]
         bad += [
             v.path
-            for optimizer in (model.d_optimizer, model.g_optimizer)
+            for optimizer in _optimizers(model)
             for v in optimizer.variables
             if not _all_finite(v)
         ]
@@ -253,6 +253,16 @@ class Checkpointer(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         self.save(self.model)
+
+
+def _optimizers(model):
+    """Every optimizer the model holds as an attribute (two for a GAN, three
+    for an adversarial autoencoder)."""
+    return [
+        value
+        for value in vars(model).values()
+        if isinstance(value, keras.optimizers.Optimizer)
+    ]
 
 
 def _all_finite(variable):

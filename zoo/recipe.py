@@ -142,11 +142,15 @@ def run(architecture, preset):
     keras.utils.set_random_seed(FLAGS.seed)
     with strategy.scope():
         model = model_class.from_preset(preset, seed=FLAGS.seed)
-        model.compile(
-            d_optimizer=_optimizer(settings["d_optimizer"], FLAGS.d_learning_rate),
-            g_optimizer=_optimizer(settings["g_optimizer"], FLAGS.g_learning_rate),
-            jit_compile=FLAGS.jit_compile,
-        )
+        # Every "<role>_optimizer" of the preset goes to compile(): two for a
+        # GAN, three for an adversarial autoencoder.
+        learning_rates = {"d_optimizer": FLAGS.d_learning_rate, "g_optimizer": FLAGS.g_learning_rate}
+        optimizers = {
+            key: _optimizer(value, learning_rates.get(key))
+            for key, value in settings.items()
+            if key.endswith("_optimizer")
+        }
+        model.compile(jit_compile=FLAGS.jit_compile, **optimizers)
 
     def make_stream(start_step):
         return data.make_dataset(

@@ -59,6 +59,7 @@ def fit_resumable(
             steps_per_epoch=steps_per_epoch - offset,
             callbacks=all_callbacks,
             verbose=verbose,
+            shuffle=False,  # the stream is already shuffled, per epoch
         )
         epoch += 1
     if epoch < epochs:
@@ -69,5 +70,6 @@ def fit_resumable(
             steps_per_epoch=steps_per_epoch,
             callbacks=all_callbacks,
             verbose=verbose,
+            shuffle=False,  # the stream is already shuffled, per epoch
         )
     return int(model.step.numpy())
