@@ -252,3 +252,101 @@ __all__ = [
     "r1_penalty",
     "get",
 ]
+
+
+# --- Zhao, Mathieu & LeCun 2016, "Energy-based Generative Adversarial
+# Network" (arXiv:1609.03126) ----------------------------------------------
+
+
+def reconstruction_energy(images, reconstructions, kind="l2", epsilon=1e-12):
+    """EBGAN's energy: how badly the auto-encoder reconstructs each example.
+
+    ``kind="l2"`` is the paper's ``D(x) = ||Dec(Enc(x)) - x||`` (section
+    2.3), the Euclidean norm over all pixels; its margins (``m = 10`` on
+    MNIST) are on this scale. ``kind="mse"`` is the mean squared error per
+    pixel, the scale many re-implementations use (with ``m`` about 1).
+    ``epsilon`` sits inside the square root so that the norm's gradient stays
+    finite at a perfect reconstruction.
+
+    Args:
+        images: ``[batch, H, W, C]`` inputs ``x``.
+        reconstructions: ``[batch, H, W, C]`` auto-encoder outputs.
+        kind: ``"l2"`` or ``"mse"``.
+    Returns:
+        ``[batch]`` energies (non-negative).
+    """
+    if kind not in ("l2", "mse"):
+        raise ValueError(f"Unknown energy kind {kind!r}; use 'l2' or 'mse'.")
+    errors = ops.cast(reconstructions, "float32") - ops.cast(images, "float32")
+    squared = ops.reshape(ops.square(errors), (ops.shape(errors)[0], -1))
+    if kind == "mse":
+        return ops.mean(squared, axis=1)
+    return ops.sqrt(ops.sum(squared, axis=1) + epsilon)
+
+
+def ebgan_discriminator_loss(real_energy, fake_energy, margin):
+    """EBGAN discriminator loss (Zhao et al. 2016, eq. 1).
+
+    ``D(x) + max(0, m - D(G(z)))``: pull the energy of real data down and
+    push the energy of generated data up until it exceeds the margin ``m``.
+
+    Args:
+        real_energy: ``[batch]`` energies ``D(x)``.
+        fake_energy: ``[batch]`` energies ``D(G(z))``.
+        margin: ``m``.
+    Returns:
+        ``[batch]`` losses.
+    """
+    return per_example(real_energy) + ops.relu(margin - per_example(fake_energy))
+
+
+def ebgan_generator_loss(fake_energy):
+    """EBGAN generator loss (Zhao et al. 2016, eq. 2): ``D(G(z))``.
+
+    Returns:
+        ``[batch]`` losses.
+    """
+    return per_example(fake_energy)
+
+
+def pulling_away_term(embeddings, batch_embeddings=None, epsilon=1e-12):
+    """EBGAN's pulling-away term, per example (Zhao et al. 2016, section 2.4).
+
+    ``PT = 1 / (N (N - 1)) sum_{i != j} cos(S_i, S_j)^2`` over the ``N``
+    encoder embeddings ``S`` of a batch of generated images: the mean squared
+    cosine similarity between distinct examples, which the generator
+    minimises to spread its samples out. PT couples the examples of a batch,
+    so it is returned split into per-example shares
+    ``pt_i = 1 / (N - 1) sum_{j != i} cos(S_i, S_j)^2``, whose mean is PT.
+    Passing the whole batch as ``batch_embeddings`` and a slice of it as
+    ``embeddings`` gives that slice's shares of the whole batch's PT (how
+    EBGAN computes it on each replica, see ``zoo.ebgan``).
+
+    Args:
+        embeddings: ``[n, d]`` embeddings whose shares to return.
+        batch_embeddings: ``[N, d]`` the batch they belong to (contains
+            ``embeddings``); defaults to ``embeddings``.
+        epsilon: added to squared norms before dividing by them.
+    Returns:
+        ``[n]`` shares ``pt_i``; zeros when ``N == 1`` (no pairs).
+    """
+
+    def normalize(x):
+        x = ops.cast(x, "float32")
+        return x / ops.sqrt(ops.sum(ops.square(x), axis=1, keepdims=True) + epsilon)
+
+    rows = normalize(embeddings)
+    batch = rows if batch_embeddings is None else normalize(batch_embeddings)
+    squared_cosines = ops.sum(ops.square(ops.matmul(rows, ops.transpose(batch))), axis=1)
+    # Remove j == i, which is in the sum because `rows` is part of `batch`.
+    self_similarity = ops.square(ops.sum(rows * rows, axis=1))
+    pairs = ops.maximum(ops.cast(ops.shape(batch)[0], "float32") - 1.0, 1.0)
+    return (squared_cosines - self_similarity) / pairs
+
+
+__all__ += [
+    "reconstruction_energy",
+    "ebgan_discriminator_loss",
+    "ebgan_generator_loss",
+    "pulling_away_term",
+]

@@ -1,0 +1,174 @@
+"""WGAN (Arjovsky et al. 2017): losses, weight clipping, train step, presets,
+saving, serving, replicas."""
+
+import zoo  # noqa: F401
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from zoo.dcgan import DCGANDiscriminator, DCGANGenerator
+from zoo.wgan import WGAN
+
+from gan_checks import (
+    assert_generator_round_trip,
+    assert_replicas_match,
+    assert_served_without_zoo,
+)
+
+SHAPE = (28, 28, 1)
+
+
+def small_wgan(seed=0, **model_args):
+    keras.utils.set_random_seed(seed)
+    model = WGAN(
+        DCGANGenerator(SHAPE, latent_dim=8, base_filters=8),
+        DCGANDiscriminator(SHAPE, base_filters=8),
+        seed=seed,
+        **model_args,
+    )
+    model.compile(
+        d_optimizer=keras.optimizers.RMSprop(5e-5), g_optimizer=keras.optimizers.RMSprop(5e-5)
+    )
+    return model
+
+
+def real_batch(n=8, seed=0):
+    return np.random.default_rng(seed).uniform(-1, 1, (n,) + SHAPE).astype("float32")
+
+
+def _values(variables):
+    return [np.array(v.numpy()) for v in variables]
+
+
+def _any_changed(before, variables):
+    return any(not np.array_equal(b, v.numpy()) for b, v in zip(before, variables))
+
+
+def test_losses_are_the_wasserstein_estimates():
+    model = small_wgan()
+    real = np.array([[2.0], [-1.0]], np.float32)
+    fake = np.array([[-3.0], [0.5]], np.float32)
+    # Critic: D(G(z)) - D(x) = -3 - 2 = -5 and 0.5 + 1 = 1.5; generator: -D(G(z)).
+    np.testing.assert_allclose(model.discriminator_loss(real, fake), [-5.0, 1.5])
+    np.testing.assert_allclose(model.generator_loss(fake), [3.0, -0.5])
+
+
+def test_clipping_bounds_every_critic_weight_and_nothing_else():
+    model = small_wgan(clip_value=0.01)
+    critic = model.discriminator
+    kernel = critic.get_layer("logits").kernel
+    values = np.zeros(kernel.shape, np.float32)
+    values[:3, 0] = [0.5, -0.003, -2.0]
+    kernel.assign(values)
+    moving_variance = critic.get_layer("down2_bn").moving_variance
+    generator_before = _values(model.generator.weights)
+    model.after_discriminator_step()
+    np.testing.assert_allclose(kernel.numpy()[:3, 0], [0.01, -0.003, -0.01])
+    for weight in critic.trainable_weights:
+        assert np.max(np.abs(weight.numpy())) <= 0.01 + 1e-7, weight.path
+    # Batch norm's moving variance (1.0 at start) is a statistic, not a weight.
+    np.testing.assert_array_equal(moving_variance.numpy(), 1.0)
+    for before, after in zip(generator_before, model.generator.weights):
+        np.testing.assert_array_equal(before, after.numpy())
+
+
+def test_one_train_step_runs_five_clipped_critic_updates_then_one_generator_update():
+    model = small_wgan()
+    assert model.d_steps == 5
+    g_before = _values(model.generator.trainable_weights)
+    d_before = _values(model.discriminator.trainable_weights)
+    logs = model.train_on_batch(real_batch(), return_dict=True)
+    assert set(logs) == {"d_loss", "g_loss"}
+    assert all(np.isfinite(v) for v in logs.values())
+    assert int(model.d_optimizer.iterations.numpy()) == 5
+    assert int(model.g_optimizer.iterations.numpy()) == 1
+    for before, after in zip(d_before, model.discriminator.trainable_weights):
+        assert np.max(np.abs(after.numpy())) <= 0.01 + 1e-7
+        if after.path == "logits/bias":
+            # E[D(G(z))] - E[D(x)] does not change when D shifts by a
+            # constant: the critic's output bias gets no gradient.
+            np.testing.assert_array_equal(after.numpy(), before)
+        else:
+            assert not np.array_equal(before, after.numpy()), after.path
+    for before, after in zip(g_before, model.generator.trainable_weights):
+        assert not np.array_equal(before, after.numpy())
+    # N(0, 0.02) weights: the generator keeps values beyond c, it is not clipped.
+    assert np.max(np.abs(model.generator.get_layer("project").kernel.numpy())) > 0.02
+
+
+def test_each_players_step_leaves_the_others_weights_alone():
+    # Trainable weights: running in training mode does move batch-norm
+    # statistics of both networks, as in any GAN.
+    model = small_wgan()
+    generator, critic = model.generator, model.discriminator
+    real = tf.constant(real_batch())
+    g_before, d_before = _values(generator.trainable_weights), _values(critic.trainable_weights)
+    model.discriminator_step(real)
+    for before, after in zip(g_before, generator.trainable_weights):
+        np.testing.assert_array_equal(before, after.numpy())
+    assert _any_changed(d_before, critic.trainable_weights)
+    d_before = _values(critic.trainable_weights)
+    model.generator_step(8)
+    for before, after in zip(d_before, critic.trainable_weights):
+        np.testing.assert_array_equal(before, after.numpy())
+    assert _any_changed(g_before, generator.trainable_weights)
+
+
+def test_clip_value_must_be_positive():
+    with pytest.raises(ValueError, match="clip_value must be > 0, got 0"):
+        small_wgan(clip_value=0)
+
+
+def test_model_config_round_trip(tmp_path):
+    model = small_wgan(clip_value=0.05, d_steps=3)
+    clone = WGAN.from_config(model.get_config())
+    assert type(clone) is WGAN
+    assert (clone.clip_value, clone.d_steps, clone.adversarial_loss) == (0.05, 3, "wasserstein")
+    assert clone.get_config() == model.get_config()
+    path = tmp_path / "wgan.keras"
+    model.save(path)
+    loaded = keras.models.load_model(path, compile=False)
+    assert type(loaded) is WGAN and loaded.clip_value == 0.05
+    images = real_batch(4)
+    np.testing.assert_allclose(
+        loaded.discriminator(images), model.discriminator(images), atol=1e-6
+    )
+
+
+def test_generator_keras_round_trip(tmp_path):
+    model = small_wgan()
+    noise = np.random.default_rng(1).normal(size=(4, 8)).astype("float32")
+    assert_generator_round_trip(model.generator, tmp_path, noise)
+
+
+def test_served_without_zoo(tmp_path):
+    model = small_wgan()
+    noise = np.random.default_rng(2).normal(size=(3, 8)).astype("float32")
+    _, metadata = assert_served_without_zoo(model, tmp_path, {"noise": noise})
+    assert metadata["architecture"] == "wgan"
+
+
+def test_two_replicas_match_one_device():
+    def make():
+        model = small_wgan(seed=3, d_steps=2)
+        model.compile(
+            d_optimizer=keras.optimizers.SGD(0.1), g_optimizer=keras.optimizers.SGD(0.1)
+        )
+        return model
+
+    assert_replicas_match(make, real_batch(8, seed=5), calls_per_step=3)
+
+
+def test_preset_has_the_papers_hyperparameters():
+    assert zoo.get("wgan") is WGAN
+    config = WGAN.preset_config("wgan_mnist")
+    training = config["training"]
+    assert training["batch_size"] == 64 and training["dataset"] == "mnist"
+    for key in ("d_optimizer", "g_optimizer"):
+        optimizer = keras.optimizers.get(training[key])
+        assert isinstance(optimizer, keras.optimizers.RMSprop)
+        assert float(optimizer.learning_rate.numpy()) == pytest.approx(5e-5)
+    model = WGAN.from_preset("wgan_mnist", seed=0)
+    assert (model.clip_value, model.d_steps, model.latent_dim) == (0.01, 5, 100)
+    assert model.generator.output_shape == (None, 28, 28, 1)

@@ -1,0 +1,257 @@
+"""EBGAN: Zhao, Mathieu & LeCun 2016, "Energy-based Generative Adversarial
+Network" (arXiv:1609.03126).
+
+The discriminator is an energy function, low near the data and high
+elsewhere: an auto-encoder whose energy is its reconstruction error
+``D(x) = ||Dec(Enc(x)) - x||`` (section 2.3). With a margin ``m`` the losses
+are (section 2.1, eqs. 1 and 2):
+
+    L_D = D(x) + max(0, m - D(G(z)))
+    L_G = D(G(z)) + lambda_PT * PT
+
+where the pulling-away term PT (section 2.4, "EBGAN-PT") is the mean squared
+cosine similarity between the encoder's embeddings of distinct generated
+examples, which keeps the generator from collapsing onto a few modes. The
+paper's MNIST values: ``m = 10``, ``lambda_PT = 0.1``, Adam with learning
+rate ``1e-3``; ``beta_1 = 0.5`` (DCGAN's) and batch 64 are choices made here.
+
+PT couples the examples of a batch. Under a ``tf.distribute`` strategy each
+replica gathers the fake embeddings of all replicas (``all_gather``, whose
+gradient sums the replicas' gradients back) and computes its own examples'
+shares of the PT of the *global* batch, so N replicas compute exactly what one
+device computes on the whole batch.
+
+The generator is DCGAN's (``zoo.dcgan``; the paper's MNIST networks were
+fully connected). The auto-encoder is convolutional, in the style of the
+paper's for larger images: 4x4 stride-2 convolutions down, transposed
+convolutions up, with a dense bottleneck whose output is the embedding PT
+uses.
+"""
+
+import keras
+import tensorflow as tf
+
+from zoo import layers, losses
+from zoo.base import GAN
+from zoo.dcgan import DCGANGenerator, _check_image_shape, upsampling_plan, weight_init
+from zoo.registry import register
+
+
+@keras.saving.register_keras_serializable(package="zoo")
+class AutoEncoderDiscriminator(keras.Model):
+    """EBGAN's discriminator: images ``[batch, H, W, C]`` ->
+    ``{"reconstruction": [batch, H, W, C], "embedding": [batch, embedding_dim]}``,
+    both float32.
+
+    Encoder: stride-2 convolutions with ``base_filters * 2**i`` channels down
+    to the DCGAN seed size (batch norm on all but the first, LeakyReLU(0.2)),
+    then a dense layer to the embedding. Decoder: a dense layer back to the
+    seed, stride-2 transposed convolutions (batch norm, ReLU) up to the image,
+    with a linear output.
+
+    Args:
+        image_shape: ``(H, W, C)``, H == W of the form ``s * 2**k`` (s >= 4).
+        base_filters: channels of the first convolution.
+        embedding_dim: size of the embedding (the bottleneck).
+        kernel_size: (transposed) convolution kernel (4 in the paper).
+    """
+
+    def __init__(
+        self,
+        image_shape=(28, 28, 1),
+        base_filters=64,
+        embedding_dim=64,
+        kernel_size=4,
+        **kwargs,
+    ):
+        image_shape = _check_image_shape(image_shape)
+        seed_size, stages = upsampling_plan(image_shape[0])
+        top_filters = base_filters * 2 ** (stages - 1)
+
+        images = keras.Input(image_shape, name="images")
+        x = images
+        for stage in range(stages):
+            x = keras.layers.Conv2D(
+                base_filters * 2**stage,
+                kernel_size,
+                strides=2,
+                padding="same",
+                use_bias=stage == 0,
+                kernel_initializer=weight_init(),
+                name=f"encode{stage + 1}",
+            )(x)
+            if stage > 0:
+                x = layers.batch_norm(name=f"encode{stage + 1}_bn")(x)
+            x = keras.layers.LeakyReLU(0.2)(x)
+        x = keras.layers.Flatten()(x)
+        # float32: the pulling-away term normalises these vectors.
+        embedding = keras.layers.Dense(
+            embedding_dim, kernel_initializer=weight_init(), dtype="float32", name="embedding"
+        )(x)
+
+        x = keras.layers.Dense(
+            seed_size * seed_size * top_filters,
+            use_bias=False,
+            kernel_initializer=weight_init(),
+            name="project",
+        )(embedding)
+        x = keras.layers.Reshape((seed_size, seed_size, top_filters))(x)
+        x = layers.batch_norm(name="project_bn")(x)
+        x = keras.layers.ReLU()(x)
+        for stage in range(1, stages):
+            x = keras.layers.Conv2DTranspose(
+                base_filters * 2 ** (stages - 1 - stage),
+                kernel_size,
+                strides=2,
+                padding="same",
+                use_bias=False,
+                kernel_initializer=weight_init(),
+                name=f"decode{stage}",
+            )(x)
+            x = layers.batch_norm(name=f"decode{stage}_bn")(x)
+            x = keras.layers.ReLU()(x)
+        reconstruction = keras.layers.Conv2DTranspose(
+            image_shape[-1],
+            kernel_size,
+            strides=2,
+            padding="same",
+            kernel_initializer=weight_init(),
+            dtype="float32",
+            name="reconstruction",
+        )(x)
+        super().__init__(
+            inputs=images,
+            outputs={"reconstruction": reconstruction, "embedding": embedding},
+            **kwargs,
+        )
+        self.image_shape = image_shape
+        self.base_filters = base_filters
+        self.embedding_dim = embedding_dim
+        self.kernel_size = kernel_size
+
+    def get_config(self):
+        return {
+            "name": self.name,
+            "trainable": self.trainable,
+            "image_shape": self.image_shape,
+            "base_filters": self.base_filters,
+            "embedding_dim": self.embedding_dim,
+            "kernel_size": self.kernel_size,
+        }
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)
+
+
+def global_batch(values):
+    """``values`` ``[local_batch, ...]`` of every replica, concatenated in
+    replica order: ``[global_batch, ...]`` (``values`` itself on one device).
+
+    Differentiable: the gradient of ``all_gather`` sums the replicas'
+    gradients of each slice back onto the replica it came from.
+    """
+    context = tf.distribute.get_replica_context()
+    if context is None or context.num_replicas_in_sync == 1:
+        return values
+    return context.all_gather(values, axis=0)
+
+
+@register("ebgan")
+@keras.saving.register_keras_serializable(package="zoo")
+class EBGAN(GAN):
+    """Energy-based GAN with an auto-encoder discriminator (Zhao et al. 2016).
+
+    ``discriminate`` returns ``{"energy": [batch], "embedding": [batch, d]}``
+    instead of logits; the loss hooks take those dicts.
+
+    Args:
+        generator: noise ``[batch, latent_dim]`` -> images ``[batch, H, W, C]``.
+        discriminator: an ``AutoEncoderDiscriminator`` (or any network with
+            its outputs).
+        margin: ``m``; generated data with energy above it no longer pushes
+            the discriminator (10 on MNIST in the paper, with ``energy="l2"``).
+        pt_weight: ``lambda_PT``, weight of the pulling-away term (0.1 in
+            the paper; 0 gives plain EBGAN).
+        energy: ``"l2"`` (the paper's ``||Dec(Enc(x)) - x||``) or ``"mse"``
+            (mean squared error per pixel; needs a margin on its scale, ~1).
+        **kwargs: the remaining ``zoo.base.GAN`` arguments except
+            ``adversarial_loss``: EBGAN's losses replace it.
+    """
+
+    generator_class = DCGANGenerator
+    discriminator_class = AutoEncoderDiscriminator
+    default_training = {
+        **GAN.default_training,
+        "batch_size": 64,
+        "epochs": 25,
+        "d_optimizer": {"class_name": "Adam", "config": {"learning_rate": 1e-3, "beta_1": 0.5}},
+        "g_optimizer": {"class_name": "Adam", "config": {"learning_rate": 1e-3, "beta_1": 0.5}},
+    }
+    presets = {
+        "ebgan_mnist": {
+            "description": "28x28 grayscale (MNIST, Fashion-MNIST): EBGAN-PT, DCGAN "
+            "generator, convolutional auto-encoder, margin 10, lambda_PT 0.1, Adam(1e-3).",
+            "image_shape": (28, 28, 1),
+        },
+    }
+
+    def __init__(
+        self,
+        generator,
+        discriminator,
+        margin=10.0,
+        pt_weight=0.1,
+        energy="l2",
+        adversarial_loss=None,
+        **kwargs,
+    ):
+        if adversarial_loss is not None:
+            raise ValueError(
+                "EBGAN trains with its own energy losses; adversarial_loss must be "
+                f"None, got {adversarial_loss!r}."
+            )
+        if energy not in ("l2", "mse"):
+            raise ValueError(f"Unknown energy {energy!r}; use 'l2' or 'mse'.")
+        # The base class looks a logit loss up by name; EBGAN's loss hooks
+        # below replace it, so any name will do. None is what get_config saves.
+        super().__init__(generator, discriminator, adversarial_loss="hinge", **kwargs)
+        self.adversarial_loss = None
+        self.margin = float(margin)
+        self.pt_weight = float(pt_weight)
+        self.energy = energy
+
+    def discriminate(self, images, labels=None, training=False):
+        """``{"energy": [batch], "embedding": [batch, embedding_dim]}``, float32."""
+        outputs = self.discriminator(images, training=training)
+        return {
+            "energy": losses.reconstruction_energy(
+                images, outputs["reconstruction"], self.energy
+            ),
+            "embedding": keras.ops.cast(outputs["embedding"], "float32"),
+        }
+
+    def discriminator_loss(self, real_outputs, fake_outputs):
+        """``D(x) + max(0, m - D(G(z)))``, ``[batch]``."""
+        return losses.ebgan_discriminator_loss(
+            real_outputs["energy"], fake_outputs["energy"], self.margin
+        )
+
+    def generator_loss(self, fake_outputs):
+        """``D(G(z)) + lambda_PT * pt_i``, ``[batch]``; its global-batch mean is
+        ``L_G`` with the PT of the global batch."""
+        loss = losses.ebgan_generator_loss(fake_outputs["energy"])
+        if self.pt_weight:
+            embedding = fake_outputs["embedding"]
+            loss = loss + self.pt_weight * losses.pulling_away_term(
+                embedding, global_batch(embedding)
+            )
+        return loss
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "margin": self.margin,
+            "pt_weight": self.pt_weight,
+            "energy": self.energy,
+        }

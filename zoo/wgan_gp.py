@@ -1,0 +1,126 @@
+"""WGAN-GP: Gulrajani, Ahmed, Arjovsky, Dumoulin & Courville 2017, "Improved
+Training of Wasserstein GANs" (arXiv:1704.00028).
+
+WGAN (``zoo.wgan``) with the critic kept 1-Lipschitz by a soft constraint
+instead of weight clipping: the critic loss gains
+``lambda * (||grad_x D(x_hat)||_2 - 1)^2`` at random points
+``x_hat = alpha x + (1 - alpha) G(z)`` on lines between real and generated
+examples, one ``alpha ~ U[0, 1]`` per example. The paper's Algorithm 1 and
+defaults: ``lambda = 10``, ``n_critic = 5``, Adam with learning rate
+``1e-4``, ``beta_1 = 0``, ``beta_2 = 0.9``, batch 64. The penalty is taken
+per example, so the critic must not mix examples: no batch norm (section 4,
+"No critic batch normalization"; the paper suggests layer norm instead). The
+networks are DCGAN's, the critic without batch norm.
+"""
+
+import keras
+import tensorflow as tf
+from keras import ops
+
+from zoo import losses
+from zoo.base import GAN, _replica_id
+from zoo.dcgan import DCGANDiscriminator, DCGANGenerator
+from zoo.registry import register
+
+
+def _has_batch_norm(network):
+    """Whether ``network`` or a model nested in it has a BatchNormalization."""
+    return any(
+        isinstance(layer, keras.layers.BatchNormalization) or _has_batch_norm(layer)
+        for layer in getattr(network, "layers", [])
+    )
+
+
+@register("wgan_gp")
+@keras.saving.register_keras_serializable(package="zoo")
+class WGANGP(GAN):
+    """Wasserstein GAN with gradient penalty (Gulrajani et al. 2017, Algorithm 1).
+
+    Args:
+        generator: noise ``[batch, latent_dim]`` -> images ``[batch, H, W, C]``.
+        discriminator: the critic, images -> scores ``[batch, 1]``; must not
+            contain batch normalization.
+        gp_weight: ``lambda``, the weight of the gradient penalty (10).
+        d_steps: ``n_critic``, critic updates per generator update (5).
+        adversarial_loss: ``"wasserstein"``, or another name from
+            ``zoo.losses`` to add the penalty to that loss instead.
+        **kwargs: the remaining ``zoo.base.GAN`` arguments.
+
+    Raises:
+        ValueError: if the critic has batch normalization.
+    """
+
+    generator_class = DCGANGenerator
+    discriminator_class = DCGANDiscriminator
+    default_training = {
+        **GAN.default_training,
+        "batch_size": 64,
+        "epochs": 50,
+        "d_optimizer": {
+            "class_name": "Adam",
+            "config": {"learning_rate": 1e-4, "beta_1": 0.0, "beta_2": 0.9},
+        },
+        "g_optimizer": {
+            "class_name": "Adam",
+            "config": {"learning_rate": 1e-4, "beta_1": 0.0, "beta_2": 0.9},
+        },
+    }
+    presets = {
+        "wgan_gp_mnist": {
+            "description": "28x28 grayscale (MNIST, Fashion-MNIST): DCGAN networks, "
+            "critic without batch norm, gradient penalty 10, 5 critic steps, "
+            "Adam(1e-4, 0, 0.9).",
+            "image_shape": (28, 28, 1),
+            "discriminator": {"batch_norm": False},
+        },
+    }
+
+    def __init__(
+        self,
+        generator,
+        discriminator,
+        gp_weight=10.0,
+        d_steps=5,
+        adversarial_loss="wasserstein",
+        **kwargs,
+    ):
+        if _has_batch_norm(discriminator):
+            raise ValueError(
+                "WGAN-GP penalises each example's input gradient, so its critic "
+                "must not use batch normalization (e.g. "
+                "DCGANDiscriminator(batch_norm=False))."
+            )
+        super().__init__(
+            generator,
+            discriminator,
+            d_steps=d_steps,
+            adversarial_loss=adversarial_loss,
+            **kwargs,
+        )
+        self.gp_weight = float(gp_weight)
+
+    def metric_names(self):
+        return ["d_loss", "gradient_penalty", "g_loss"]
+
+    def sample_interpolation_weights(self, batch_size):
+        """``alpha ~ U[0, 1]``, ``[batch_size]``, from the model's seed stream.
+
+        As for the noise, the replica id is folded into the seed so that the
+        replicas of a strategy draw different weights.
+        """
+        seed = tf.cast(self.seed_generator.next(), tf.int64)
+        seed = tf.random.experimental.stateless_fold_in(seed, _replica_id())
+        return tf.random.stateless_uniform((batch_size,), seed=seed)
+
+    def discriminator_penalty(self, real, fake, labels=None):
+        """``{"gradient_penalty": lambda * (||grad D(x_hat)|| - 1)^2}``, ``[batch]``."""
+        alpha = self.sample_interpolation_weights(ops.shape(real)[0])
+
+        def critic(images):
+            return self.discriminate(images, labels, training=True)
+
+        penalty = losses.gradient_penalty(critic, real, fake, alpha)
+        return {"gradient_penalty": self.gp_weight * penalty}
+
+    def get_config(self):
+        return {**super().get_config(), "gp_weight": self.gp_weight}
