@@ -13,12 +13,26 @@ with hooks an architecture overrides: ``discriminator_loss``,
 ``tf.distribute`` strategy: losses are reduced over the *global* batch
 (gradients are summed across replicas), the optimizers are built in
 ``compile``, and every replica draws different noise.
+
+Stabilising techniques any architecture gets from constructor arguments
+(all off by default):
+
+* ``augment``: DiffAugment (Zhao et al. 2020) on real and generated images
+  before the discriminator, in both players' steps (``zoo.augment``).
+* ``ema_decay``: an exponential moving average of the generator's weights
+  (Karras et al. 2018; Yazici et al. 2019), which is what gets exported.
+* ``unrolled_steps``: the generator trains against the discriminator
+  advanced that many steps ahead (Metz et al. 2016).
+
+Spectral normalisation and minibatch discrimination are layers
+(``zoo.layers``) that networks use.
 """
 
 import keras
 import tensorflow as tf
 from keras import ops
 
+from zoo import augment as augment_lib
 from zoo import losses as losses_lib
 
 
@@ -32,6 +46,18 @@ def _replica_id():
 
 def _num_replicas():
     return tf.distribute.get_strategy().num_replicas_in_sync
+
+
+def _sum_over_replicas(values):
+    """All-reduce (sum) a list of tensors across the replicas in sync.
+
+    Differentiable: TensorFlow's gradient of a summing all-reduce is the
+    summing all-reduce of the gradients.
+    """
+    context = tf.distribute.get_replica_context()
+    if context is None or context.num_replicas_in_sync == 1:
+        return values
+    return context.all_reduce(tf.distribute.ReduceOp.SUM, values)
 
 
 def noise_for_seed(num, latent_dim, seed):
@@ -59,6 +85,25 @@ class GAN(keras.Model):
             (Goodfellow et al. 2014, saturating), ``"non_saturating"``,
             ``"least_squares"``, ``"wasserstein"`` or ``"hinge"``.
         seed: seed of the model's noise stream (``None``: random).
+        unrolled_steps: ``K``; with ``K > 0`` each generator update uses the
+            discriminator advanced ``K`` steps on the current batch (Metz et
+            al. 2016, "Unrolled Generative Adversarial Networks", eq. 6-7);
+            the discriminator's own weights are not changed by it. See
+            ``unrolled_discriminator``. Needs an SGD or Adam ``d_optimizer``.
+        unrolled_second_order: with ``unrolled_steps``, differentiate the
+            generator's loss through the unrolled updates (the paper's
+            gradient, eq. 12, both terms); False drops the second term: the
+            unrolled weights are constants, which is cheaper (no
+            second-order derivatives).
+        ema_decay: ``d``; keep ``ema_generator``, an exponential moving
+            average ``ema <- d * ema + (1 - d) * w`` of the generator's
+            weights after every generator update (Karras et al. 2018,
+            "Progressive Growing of GANs", 0.999; Yazici et al. 2019, "The
+            Unusual Effectiveness of Averaging in GAN Training"). It is what
+            ``export_generator``, ``generate`` and sample grids use.
+        augment: DiffAugment policy, e.g. ``"color,translation,cutout"``
+            (Zhao et al. 2020; see ``zoo.augment``): applied to real and
+            generated images before the discriminator in both steps.
     """
 
     architecture = "gan"
@@ -89,11 +134,19 @@ class GAN(keras.Model):
         d_steps=1,
         adversarial_loss="non_saturating",
         seed=None,
+        unrolled_steps=0,
+        unrolled_second_order=True,
+        ema_decay=None,
+        augment=None,
         **kwargs,
     ):
         super().__init__(**kwargs)
         if d_steps < 1:
             raise ValueError(f"d_steps must be >= 1, got {d_steps}.")
+        if unrolled_steps < 0:
+            raise ValueError(f"unrolled_steps must be >= 0, got {unrolled_steps}.")
+        if ema_decay is not None and not 0.0 <= ema_decay < 1.0:
+            raise ValueError(f"ema_decay must be in [0, 1), got {ema_decay}.")
         self.generator = generator
         self.discriminator = discriminator
         self.latent_dim = int(latent_dim or generator.latent_dim)
@@ -104,6 +157,15 @@ class GAN(keras.Model):
         )
         self.seed = seed
         self.seed_generator = keras.random.SeedGenerator(seed)
+        self.unrolled_steps = int(unrolled_steps)
+        self.unrolled_second_order = bool(unrolled_second_order)
+        self.augment = ",".join(augment_lib.parse_policy(augment)) or None
+        self.ema_decay = None if ema_decay is None else float(ema_decay)
+        # An attribute of the model, so its weights are saved and restored
+        # with the model's (save_weights, checkpoints, .keras).
+        self.ema_generator = None
+        if self.ema_decay is not None:
+            self.ema_generator = _averaged_copy(generator)
         self.trackers = {
             name: keras.metrics.Mean(name=name) for name in self.metric_names()
         }
@@ -200,7 +262,80 @@ class GAN(keras.Model):
         """Runs after each discriminator update (WGAN clips weights here)."""
 
     def after_generator_step(self):
-        """Runs after each generator update (EMA of weights goes here)."""
+        """Runs after each generator update: updates ``ema_generator``.
+
+        An architecture overriding it calls ``super().after_generator_step()``.
+        """
+        if self.ema_generator is not None:
+            self.update_ema()
+
+    # --- Stabilising techniques --------------------------------------------
+
+    def augment_images(self, images):
+        """DiffAugment ``images`` with the ``augment`` policy (or return them).
+
+        Each call takes a fresh seed from the model's stream; see
+        ``zoo.augment`` for the policies and how replicas stay consistent.
+        """
+        if not self.augment:
+            return images
+        return augment_lib.diff_augment(images, self.augment, self.seed_generator.next())
+
+    def update_ema(self):
+        """``ema <- d * ema + (1 - d) * w`` for every float weight of the
+        generator (batch-norm statistics included); others are copied."""
+        decay = self.ema_decay
+        for average, weight in zip(self.ema_generator.weights, self.generator.weights):
+            if keras.backend.is_float_dtype(average.dtype):
+                average.assign(decay * average + (1.0 - decay) * ops.cast(weight, average.dtype))
+            else:
+                average.assign(weight)
+
+    def unrolled_discriminator(self, real, fake, labels=None):
+        """The discriminator's trainable values after ``unrolled_steps``
+        updates on ``real`` and ``fake`` (Metz et al. 2016, eq. 7), as tensors.
+
+        Each unrolled step computes the discriminator's full loss (adversarial
+        loss, penalties, regularisers) by re-applying the network with the
+        current unrolled values (``keras.StatelessScope``), sums its gradient
+        over replicas as the real step does, and applies a functional copy of
+        ``d_optimizer``'s update (SGD or Adam, started from its current
+        slots and step count), so the first unrolled step is exactly the
+        update the discriminator would make on this batch. The same real and
+        fake batch serve every step; each step draws fresh augmentations.
+        Variables are never assigned: batch-norm statistics and spectral-norm
+        vectors advanced while unrolling are thrown away.
+        ``after_discriminator_step`` (e.g. weight clipping) is not unrolled.
+
+        Differentiable in ``fake`` (and through it in the generator's
+        weights) when called under a tape that records it.
+
+        Returns:
+            List of tensors, one per ``discriminator.trainable_variables``.
+        """
+        variables = self.discriminator.trainable_variables
+        values = [tf.convert_to_tensor(v) for v in variables]
+        updates = _FunctionalUpdate(self.d_optimizer, variables)
+        for _ in range(self.unrolled_steps):
+            real_in = self.augment_images(real)
+            fake_in = self.augment_images(fake)
+            with tf.GradientTape() as tape:
+                tape.watch(values)
+                with _values_of(variables, values):
+                    real_logits = self.discriminate(real_in, labels, training=True)
+                    fake_logits = self.discriminate(fake_in, labels, training=True)
+                    total = self.discriminator_loss(real_logits, fake_logits)
+                    for value in self.discriminator_penalty(real_in, fake_in, labels).values():
+                        total = total + value
+                    loss = self.reduce_loss(total) + self._regularization_loss(
+                        self.discriminator
+                    )
+            gradients = tape.gradient(loss, values)
+            gradients = [
+                ops.zeros_like(v) if g is None else g for g, v in zip(gradients, values)
+            ]
+            values = updates.step(values, _sum_over_replicas(gradients))
+        return values
 
     # --- Training ----------------------------------------------------------
 
@@ -233,6 +368,8 @@ class GAN(keras.Model):
             g_optimizer = _loss_scaled(g_optimizer)
         self.d_optimizer = d_optimizer
         self.g_optimizer = g_optimizer
+        if self.unrolled_steps:
+            _FunctionalUpdate.check(d_optimizer)  # fail now, not mid-fit
         # Building here, inside the strategy scope that compile() runs in,
         # creates the slot variables as distributed variables up front.
         self.d_optimizer.build(self.discriminator.trainable_variables)
@@ -278,6 +415,10 @@ class GAN(keras.Model):
         fake = self.generate_images(noise, labels, training=True)
         variables = self.discriminator.trainable_variables
         with tf.GradientTape() as tape:
+            # The discriminator only ever sees augmented images when
+            # augmenting, so its penalties are taken on them too.
+            real = self.augment_images(real)
+            fake = self.augment_images(fake)
             real_logits = self.discriminate(real, labels, training=True)
             fake_logits = self.discriminate(fake, labels, training=True)
             per_example = self.discriminator_loss(real_logits, fake_logits)
@@ -295,13 +436,35 @@ class GAN(keras.Model):
         results.update({name: ops.mean(v) for name, v in penalties.items()})
         return results
 
-    def generator_step(self, batch_size, labels=None):
-        """One generator update; returns the values it reports."""
+    def generator_step(self, batch_size, labels=None, real=None):
+        """One generator update; returns the values it reports.
+
+        ``real`` (the batch's real images) is needed with ``unrolled_steps``,
+        to unroll the discriminator; ``train_step`` passes it only then.
+        """
+        if self.unrolled_steps and real is None:
+            raise ValueError(
+                "unrolled_steps > 0: generator_step needs the real batch (real=...)."
+            )
         noise = self.sample_latent(batch_size)
         variables = self.generator.trainable_variables
         with tf.GradientTape() as tape:
             fake = self.generate_images(noise, labels, training=True)
-            fake_logits = self.discriminate(fake, labels, training=True)
+            if self.unrolled_steps:
+                if self.unrolled_second_order:
+                    unrolled = self.unrolled_discriminator(real, fake, labels)
+                else:
+                    with tape.stop_recording():
+                        unrolled = self.unrolled_discriminator(real, fake, labels)
+                fake_in = self.augment_images(fake)
+                # Only reads of the discriminator's trainable variables are
+                # redirected; whatever it would assign is discarded.
+                with _values_of(self.discriminator.trainable_variables, unrolled):
+                    fake_logits = self.discriminate(fake_in, labels, training=True)
+            else:
+                fake_logits = self.discriminate(
+                    self.augment_images(fake), labels, training=True
+                )
             per_example = self.generator_loss(fake_logits)
             loss = self.reduce_loss(per_example) + self._regularization_loss(
                 self.generator
@@ -330,7 +493,10 @@ class GAN(keras.Model):
         results = {}
         for _ in range(self.d_steps):
             results.update(self.discriminator_step(real, labels))
-        results.update(self.generator_step(batch_size, labels))
+        if self.unrolled_steps:
+            results.update(self.generator_step(batch_size, labels, real=real))
+        else:
+            results.update(self.generator_step(batch_size, labels))
         for name, value in results.items():
             self.trackers[name].update_state(value)
         return {name: tracker.result() for name, tracker in self.trackers.items()}
@@ -339,7 +505,10 @@ class GAN(keras.Model):
 
     @property
     def export_generator(self):
-        """The generator to save and serve (EMA models return the average)."""
+        """The generator to save and serve: ``ema_generator`` with
+        ``ema_decay``, else ``generator``."""
+        if self.ema_generator is not None:
+            return self.ema_generator
         return self.generator
 
     def call(self, noise, training=False):
@@ -384,6 +553,10 @@ class GAN(keras.Model):
             "d_steps": self.d_steps,
             "adversarial_loss": self.adversarial_loss,
             "seed": self.seed,
+            "unrolled_steps": self.unrolled_steps,
+            "unrolled_second_order": self.unrolled_second_order,
+            "ema_decay": self.ema_decay,
+            "augment": self.augment,
         }
 
     @classmethod
@@ -398,3 +571,107 @@ def _loss_scaled(optimizer):
     if isinstance(optimizer, keras.optimizers.LossScaleOptimizer):
         return optimizer
     return keras.optimizers.LossScaleOptimizer(optimizer)
+
+
+def _averaged_copy(generator):
+    """A non-trainable twin of ``generator`` (same class and config, name
+    ``<name>_ema``) starting from its current weights."""
+    config = dict(generator.get_config())
+    config["name"] = f"{generator.name}_ema"
+    twin = type(generator).from_config(config)
+    twin.set_weights(generator.get_weights())
+    twin.trainable = False
+    return twin
+
+
+def _values_of(variables, values):
+    """Scope in which ``variables`` read as ``values`` and assignments to
+    any variable are discarded: a functional re-application of a network."""
+    return keras.StatelessScope(
+        state_mapping=list(zip(variables, values)), initialize_variables=False
+    )
+
+
+class _FunctionalUpdate:
+    """A differentiable copy of an optimizer's update rule, on tensors.
+
+    Starts from the optimizer's current slots and step count (read, never
+    written) and reproduces Keras's SGD (plain, momentum, Nesterov) and Adam
+    updates: Metz et al. 2016 unroll the discriminator's own optimizer.
+    """
+
+    UNSUPPORTED_OPTIONS = (
+        "weight_decay",
+        "clipnorm",
+        "clipvalue",
+        "global_clipnorm",
+        "use_ema",
+        "gradient_accumulation_steps",
+    )
+
+    @classmethod
+    def check(cls, optimizer):
+        """The plain optimizer inside ``optimizer`` (unwrapping loss scaling);
+        raises ``ValueError`` if its update cannot be unrolled."""
+        optimizer = getattr(optimizer, "inner_optimizer", optimizer)
+        supported = isinstance(optimizer, keras.optimizers.SGD) or (
+            type(optimizer) is keras.optimizers.Adam and not optimizer.amsgrad
+        )
+        options = [name for name in cls.UNSUPPORTED_OPTIONS if getattr(optimizer, name, None)]
+        if not supported or options:
+            raise ValueError(
+                "unrolled_steps needs a discriminator optimizer whose update it "
+                "can unroll: SGD or Adam (no amsgrad), without "
+                f"{', '.join(cls.UNSUPPORTED_OPTIONS)}; got {type(optimizer).__name__}"
+                + (f" with {', '.join(options)}." if options else ".")
+            )
+        return optimizer
+
+    def __init__(self, optimizer, variables):
+        self.optimizer = optimizer = self.check(optimizer)
+        self.learning_rate = tf.convert_to_tensor(optimizer.learning_rate)
+        self.step_count = tf.convert_to_tensor(optimizer.iterations)
+        indices = [optimizer._get_variable_index(v) for v in variables]
+        self.momentums = self.velocities = None
+        if isinstance(optimizer, keras.optimizers.SGD):
+            if optimizer.momentum:
+                self.momentums = [tf.convert_to_tensor(optimizer.momentums[i]) for i in indices]
+        else:
+            self.momentums = [tf.convert_to_tensor(optimizer._momentums[i]) for i in indices]
+            self.velocities = [tf.convert_to_tensor(optimizer._velocities[i]) for i in indices]
+
+    def step(self, values, gradients):
+        """The values after one update with ``gradients``."""
+        self.step_count = self.step_count + 1
+        return [
+            self._update(index, value, ops.cast(gradient, value.dtype))
+            for index, (value, gradient) in enumerate(zip(values, gradients))
+        ]
+
+    def _update(self, index, value, gradient):
+        optimizer, dtype = self.optimizer, value.dtype
+        learning_rate = ops.cast(self.learning_rate, dtype)
+        if isinstance(optimizer, keras.optimizers.SGD):
+            if self.momentums is None:
+                return value - learning_rate * gradient
+            momentum = ops.cast(optimizer.momentum, dtype)
+            velocity = ops.cast(self.momentums[index], dtype) * momentum
+            velocity = velocity - learning_rate * gradient
+            self.momentums[index] = velocity
+            if optimizer.nesterov:
+                return value + velocity * momentum - learning_rate * gradient
+            return value + velocity
+        beta_1 = ops.cast(optimizer.beta_1, dtype)
+        beta_2 = ops.cast(optimizer.beta_2, dtype)
+        step = ops.cast(self.step_count, dtype)
+        alpha = learning_rate * ops.sqrt(1.0 - beta_2**step) / (1.0 - beta_1**step)
+        first = ops.cast(self.momentums[index], dtype)
+        second = ops.cast(self.velocities[index], dtype)
+        first = first + (gradient - first) * (1.0 - beta_1)
+        second = second + (ops.square(gradient) - second) * (1.0 - beta_2)
+        self.momentums[index], self.velocities[index] = first, second
+        # sqrt's derivative is infinite at 0 (a weight whose gradient is
+        # exactly 0); the floor keeps second-order gradients finite and is
+        # far below epsilon in the forward value.
+        root = ops.sqrt(ops.maximum(second, 1e-30))
+        return value - alpha * first / (root + optimizer.epsilon)

@@ -143,6 +143,9 @@ class DCGANDiscriminator(keras.Model):
         base_filters: channels of the first convolution (64 in the paper).
         kernel_size: convolution kernel (5 in the paper).
         batch_norm: set False for critics that must not mix examples (WGAN-GP).
+        spectral_norm: wrap every convolution and the logit layer in
+            ``zoo.layers.SpectralNormalization`` (Miyato et al. 2018); off by
+            default, which leaves the paper's network unchanged.
     """
 
     def __init__(
@@ -151,6 +154,7 @@ class DCGANDiscriminator(keras.Model):
         base_filters=64,
         kernel_size=5,
         batch_norm=True,
+        spectral_norm=False,
         **kwargs,
     ):
         image_shape = _check_image_shape(image_shape)
@@ -159,27 +163,34 @@ class DCGANDiscriminator(keras.Model):
         images = keras.Input(image_shape, name="images")
         x = images
         for stage in range(stages):
-            x = keras.layers.Conv2D(
-                base_filters * 2**stage,
-                kernel_size,
-                strides=2,
-                padding="same",
-                use_bias=not (batch_norm and stage > 0),
-                kernel_initializer=weight_init(),
-                name=f"down{stage + 1}",
+            x = layers.spectral_norm(
+                keras.layers.Conv2D(
+                    base_filters * 2**stage,
+                    kernel_size,
+                    strides=2,
+                    padding="same",
+                    use_bias=not (batch_norm and stage > 0),
+                    kernel_initializer=weight_init(),
+                    name=f"down{stage + 1}",
+                ),
+                enabled=spectral_norm,
             )(x)
             if batch_norm and stage > 0:
                 x = layers.batch_norm(name=f"down{stage + 1}_bn")(x)
             x = keras.layers.LeakyReLU(0.2)(x)
         x = keras.layers.Flatten()(x)
-        logits = keras.layers.Dense(
-            1, kernel_initializer=weight_init(), dtype="float32", name="logits"
+        logits = layers.spectral_norm(
+            keras.layers.Dense(
+                1, kernel_initializer=weight_init(), dtype="float32", name="logits"
+            ),
+            enabled=spectral_norm,
         )(x)
         super().__init__(inputs=images, outputs=logits, **kwargs)
         self.image_shape = image_shape
         self.base_filters = base_filters
         self.kernel_size = kernel_size
         self.batch_norm = batch_norm
+        self.spectral_norm = spectral_norm
 
     def get_config(self):
         return {
@@ -189,6 +200,7 @@ class DCGANDiscriminator(keras.Model):
             "base_filters": self.base_filters,
             "kernel_size": self.kernel_size,
             "batch_norm": self.batch_norm,
+            "spectral_norm": self.spectral_norm,
         }
 
     @classmethod

@@ -1,14 +1,263 @@
-"""Layers shared by the zoo's networks."""
+"""Layers shared by the zoo's networks.
+
+* ``batch_norm``: batch normalisation synchronised across replicas.
+* ``SpectralNormalization``: wraps a ``Dense``, ``Conv1D/2D/3D`` or
+  ``Embedding`` layer so that it uses its kernel divided by the kernel's
+  largest singular value (Miyato et al. 2018); ``spectral_norm`` switches it
+  on with a flag.
+* ``MinibatchDiscrimination``: appends to each example's features how close
+  it is to the other examples of the batch (Salimans et al. 2016).
+"""
 
 import keras
+import tensorflow as tf
+from keras import ops
 
 
 def batch_norm(name=None, **kwargs):
     """Batch normalisation whose statistics span the *global* batch.
 
-    ``synchronized=True`` all-reduces the batch moments across the replicas of
-    a ``tf.distribute`` strategy, so training on N replicas computes exactly
-    what one device computes on the whole batch (``tests/test_distribute.py``
-    checks this); on one device it is the ordinary layer.
+    Built inside the scope of a strategy with several replicas, the layer
+    all-reduces its batch moments across them (``synchronized=True``), so
+    training on N replicas computes what one device computes on the whole
+    batch (``tests/test_distribute.py`` checks this). Elsewhere it is the
+    ordinary layer: Keras's synchronized path costs an extra pass over the
+    activations even with one replica.
     """
-    return keras.layers.BatchNormalization(synchronized=True, name=name, **kwargs)
+    synchronized = (
+        tf.distribute.has_strategy()
+        and tf.distribute.get_strategy().num_replicas_in_sync > 1
+    )
+    return keras.layers.BatchNormalization(
+        synchronized=synchronized, name=name, **kwargs
+    )
+
+
+def _l2_normalize(vector, epsilon):
+    return vector / (ops.sqrt(ops.sum(ops.square(vector))) + epsilon)
+
+
+_CONVOLUTIONS = (keras.layers.Conv1D, keras.layers.Conv2D, keras.layers.Conv3D)
+
+
+@keras.saving.register_keras_serializable(package="zoo")
+class SpectralNormalization(keras.layers.Wrapper):
+    """Spectral normalisation of a layer's kernel (Miyato et al. 2018,
+    "Spectral Normalization for Generative Adversarial Networks", eq. 8 and
+    Algorithm 1).
+
+    The wrapped layer computes with ``W / sigma(W)``, where ``W`` is its
+    kernel reshaped to a matrix ``[fan_in, units]`` (``[kh*kw*cin, cout]`` for
+    a 2-D convolution) and ``sigma(W)`` its largest singular value, so that
+    the layer is 1-Lipschitz in the spectral norm. ``sigma`` is estimated by
+    power iteration with a persistent vector ``u`` (shape ``[units]``, the
+    estimate of the top right singular vector): each training-mode call runs
+    ``power_iterations`` steps ``v = normalize(W u); u = normalize(W^T v)``,
+    stores ``u`` and uses ``sigma = ||W u||``. Inference-mode calls use the
+    stored ``u`` without updating it. ``u`` is a constant for the gradient,
+    as in the paper; the gradient still flows through ``sigma``.
+
+    ``keras.layers.SpectralNormalization`` is not used: in training it
+    overwrites the kernel variable with ``W / sigma`` (the optimizer then
+    steps on the normalised kernel, and the gradient ignores ``sigma``),
+    which is not the paper's reparametrisation.
+
+    The power iteration runs in float32 under mixed precision (the wrapper
+    does not autocast its variables); the wrapped computation then runs in
+    the wrapper's compute dtype. Replicas of a ``tf.distribute`` strategy all
+    compute the same ``u`` from the same (mirrored) kernel, so it stays in
+    sync without communication.
+
+    Args:
+        layer: a ``Dense``, ``Conv1D``, ``Conv2D``, ``Conv3D`` or
+            ``Embedding`` layer (its own ``call`` is not used: the wrapper
+            applies its kernel, bias and activation).
+        power_iterations: power-iteration steps per training call (1 in the
+            paper: ``u`` persists, so the estimate improves over training).
+        epsilon: added to norms before dividing.
+    """
+
+    def __init__(self, layer, power_iterations=1, epsilon=1e-12, **kwargs):
+        supported = (keras.layers.Dense, keras.layers.Embedding) + _CONVOLUTIONS
+        if not isinstance(layer, supported):
+            raise ValueError(
+                "SpectralNormalization wraps Dense, Conv1D/2D/3D or Embedding "
+                f"layers; got {type(layer).__name__}."
+            )
+        if power_iterations < 1:
+            raise ValueError(f"power_iterations must be >= 1, got {power_iterations}.")
+        kwargs.setdefault("dtype", layer.dtype_policy)
+        # Variables are read in float32 here; call() casts for the op.
+        kwargs["autocast"] = False
+        super().__init__(layer, **kwargs)
+        self.power_iterations = int(power_iterations)
+        self.epsilon = float(epsilon)
+
+    @property
+    def kernel(self):
+        """The wrapped layer's (unnormalised) kernel variable."""
+        if isinstance(self.layer, keras.layers.Embedding):
+            return self.layer.embeddings
+        return self.layer.kernel
+
+    def build(self, input_shape):
+        super().build(input_shape)
+        self.u = self.add_weight(
+            shape=(self.kernel.shape[-1],),
+            initializer=keras.initializers.RandomNormal(stddev=1.0),
+            trainable=False,
+            autocast=False,
+            name="u",
+        )
+
+    def sigma(self, training=False):
+        """The spectral-norm estimate ``||W u||``, a float32 scalar.
+
+        With ``training=True`` first runs the power iterations and stores the
+        new ``u``.
+        """
+        matrix = ops.cast(self.kernel, "float32")
+        matrix = ops.reshape(matrix, (-1, matrix.shape[-1]))
+        u = ops.cast(self.u, "float32")
+        if training:
+            for _ in range(self.power_iterations):
+                v = _l2_normalize(ops.matmul(matrix, u), self.epsilon)
+                u = _l2_normalize(ops.matmul(ops.transpose(matrix), v), self.epsilon)
+            self.u.assign(u)
+        u = ops.stop_gradient(u)
+        return ops.sqrt(ops.sum(ops.square(ops.matmul(matrix, u))))
+
+    def normalized_kernel(self, training=False):
+        """``W / sigma(W)`` in the kernel's shape, float32."""
+        kernel = ops.cast(self.kernel, "float32")
+        return kernel / (self.sigma(training) + self.epsilon)
+
+    def call(self, inputs, training=False):
+        dtype = self.compute_dtype
+        kernel = ops.cast(self.normalized_kernel(training), dtype)
+        layer = self.layer
+        if isinstance(layer, keras.layers.Embedding):
+            return ops.take(kernel, ops.cast(inputs, "int32"), axis=0)
+        inputs = ops.cast(inputs, dtype)
+        if isinstance(layer, keras.layers.Dense):
+            outputs = ops.matmul(inputs, kernel)
+            bias_shape = (layer.units,)
+        else:
+            outputs = layer.convolution_op(inputs, kernel)
+            if layer.data_format == "channels_last":
+                bias_shape = (1,) * (layer.rank + 1) + (layer.filters,)
+            else:
+                bias_shape = (1, layer.filters) + (1,) * layer.rank
+        if layer.use_bias:
+            outputs = outputs + ops.reshape(ops.cast(layer.bias, dtype), bias_shape)
+        if layer.activation is not None:
+            outputs = layer.activation(outputs)
+        return outputs
+
+    def compute_output_shape(self, input_shape):
+        return self.layer.compute_output_shape(input_shape)
+
+    def get_config(self):
+        config = super().get_config()
+        config.pop("autocast", None)
+        config.update({"power_iterations": self.power_iterations, "epsilon": self.epsilon})
+        return config
+
+
+def spectral_norm(layer, enabled=True, **kwargs):
+    """``SpectralNormalization(layer)`` (named as ``layer``) when ``enabled``,
+    else ``layer`` itself.
+
+    Lets a network switch spectral normalisation on with one argument while
+    its default layers, and their weight names, stay unchanged.
+    """
+    if not enabled:
+        return layer
+    return SpectralNormalization(layer, name=layer.name, **kwargs)
+
+
+@keras.saving.register_keras_serializable(package="zoo")
+class MinibatchDiscrimination(keras.layers.Layer):
+    """Minibatch discrimination (Salimans et al. 2016, "Improved Techniques
+    for Training GANs", section 3.2).
+
+    For features ``f(x_i)`` (shape ``[batch, A]``) and a learned tensor ``T``
+    of shape ``[A, B, C]`` (``B = num_kernels``, ``C = kernel_dim``), each
+    example's rows ``M_i = f(x_i) T`` (``[B, C]``) are compared with those of
+    every example ``j`` of the batch, ``j = i`` included as in the paper:
+    ``c_b(x_i, x_j) = exp(-||M_{i,b} - M_{j,b}||_1)`` and
+    ``o(x_i)_b = sum_j c_b(x_i, x_j)``. The output is ``[f(x_i), o(x_i)]``,
+    shape ``[batch, A + B]``: the discriminator sees how similar an example
+    is to the rest of its batch, which exposes a collapsed generator.
+
+    Distribution: the sum over ``j`` couples the examples of a batch. With
+    ``synchronized=True`` (the default) and more than one replica in sync,
+    every replica all-gathers the others' ``M`` so that the sum runs over the
+    *global* batch and N replicas compute what one device computes (the
+    gather is differentiable and moves ``[global batch, B, C]`` floats). With
+    ``synchronized=False`` the sum runs over each replica's own share only,
+    so the features, and the trained model, change with the replica count.
+
+    Args:
+        num_kernels: ``B``, the number of similarity features appended.
+        kernel_dim: ``C``, the size of each projected row.
+        synchronized: sum over the global batch under a strategy (see above).
+        kernel_initializer: initialiser of ``T``, stored as ``[A, B * C]``.
+    """
+
+    def __init__(
+        self,
+        num_kernels,
+        kernel_dim,
+        synchronized=True,
+        kernel_initializer="glorot_uniform",
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        self.num_kernels = int(num_kernels)
+        self.kernel_dim = int(kernel_dim)
+        self.synchronized = bool(synchronized)
+        self.kernel_initializer = keras.initializers.get(kernel_initializer)
+
+    def build(self, input_shape):
+        if len(input_shape) != 2:
+            raise ValueError(
+                f"MinibatchDiscrimination expects features [batch, A]; got {input_shape}."
+            )
+        self.kernel = self.add_weight(
+            shape=(input_shape[-1], self.num_kernels * self.kernel_dim),
+            initializer=self.kernel_initializer,
+            name="kernel",
+        )
+
+    def call(self, features):
+        rows = ops.reshape(
+            ops.matmul(features, self.kernel), (-1, self.num_kernels, self.kernel_dim)
+        )
+        others = rows
+        context = tf.distribute.get_replica_context()
+        if self.synchronized and context is not None and context.num_replicas_in_sync > 1:
+            others = context.all_gather(rows, axis=0)
+        # [batch, 1, B, C] - [1, N, B, C], L1 norm over C: [batch, N, B].
+        distances = ops.sum(
+            ops.abs(ops.expand_dims(rows, 1) - ops.expand_dims(others, 0)), axis=-1
+        )
+        similarity = ops.sum(ops.exp(-distances), axis=1)
+        return ops.concatenate([features, ops.cast(similarity, features.dtype)], axis=-1)
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0], input_shape[-1] + self.num_kernels)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            {
+                "num_kernels": self.num_kernels,
+                "kernel_dim": self.kernel_dim,
+                "synchronized": self.synchronized,
+                "kernel_initializer": keras.initializers.serialize(
+                    self.kernel_initializer
+                ),
+            }
+        )
+        return config

@@ -1,0 +1,242 @@
+"""SNGAN: Miyato, Kataoka, Koyama & Yoshida 2018, "Spectral Normalization for
+Generative Adversarial Networks" (ICLR 2018, arXiv:1802.05957).
+
+Every weight layer of the discriminator is spectrally normalised
+(``zoo.layers.SpectralNormalization``): its kernel is divided by its largest
+singular value, which bounds the discriminator's Lipschitz constant without a
+gradient penalty. The singular value is estimated by power iteration with a
+persistent vector (the paper's Algorithm 1), one iteration per training-mode
+call: a discriminator step calls the network on real and on fake images, the
+generator step once more, so the vector advances up to three times per train
+step where Algorithm 1 advances it once per update (it only gets closer to
+the top singular vector).
+
+The networks are the paper's "standard CNN" (its appendix, Table 3):
+
+* generator: ``z`` (128) -> dense to ``s x s x 512`` -> 4x4 stride-2
+  transposed convolutions with 256, 128, 64 channels (batch norm, ReLU) ->
+  3x3 convolution to the image's channels, tanh (``s = 4`` for 32x32);
+* discriminator: pairs of a 3x3 stride-1 and a 4x4 stride-2 convolution with
+  64, 128, 256 channels, a 3x3 convolution with 512, a linear logit;
+  LeakyReLU(0.1); no batch norm.
+
+Other sizes use as many stride-2 stages as ``zoo.dcgan.upsampling_plan``
+gives (28x28: two, from 7x7; channels scale with ``base_filters``).
+
+Training uses the hyperparameters of the authors' released configuration
+for unconditional CIFAR-10 (pfnet-research/sngan_projection,
+``sn_cifar10_unconditional.yml``, written for their ResNet networks): hinge
+loss (the paper's eq. 16-17), ``n_dis = 5`` discriminator updates per
+generator update, Adam(2e-4, beta_1=0.0, beta_2=0.9) for both players,
+batch 64. That configuration also decays the learning rates linearly to 0
+over training, which is not done here.
+"""
+
+import copy
+
+import keras
+
+from zoo import layers
+from zoo.base import GAN
+from zoo.dcgan import upsampling_plan
+from zoo.registry import register
+
+
+def _check_image_shape(image_shape):
+    image_shape = tuple(int(d) for d in image_shape)
+    if len(image_shape) != 3 or image_shape[0] != image_shape[1]:
+        raise ValueError(
+            f"SNGAN expects square images (H, W, C) with H == W; got {image_shape}."
+        )
+    return image_shape
+
+
+@keras.saving.register_keras_serializable(package="zoo")
+class SNGANGenerator(keras.Model):
+    """The paper's standard CNN generator: noise ``[batch, latent_dim]`` ->
+    images ``[batch, H, W, C]`` in ``[-1, 1]``.
+
+    Args:
+        image_shape: ``(H, W, C)``, H == W of the form ``s * 2**k`` (s >= 4).
+        latent_dim: size of the noise vector (128 in the paper).
+        base_filters: channels of the last upsampling stage; each earlier
+            stage doubles them (64 gives the paper's 512-256-128-64 at 32x32).
+    """
+
+    def __init__(self, image_shape=(32, 32, 3), latent_dim=128, base_filters=64, **kwargs):
+        image_shape = _check_image_shape(image_shape)
+        seed_size, stages = upsampling_plan(image_shape[0])
+
+        noise = keras.Input((latent_dim,), name="noise")
+        x = keras.layers.Dense(
+            seed_size * seed_size * base_filters * 2**stages, name="project"
+        )(noise)
+        x = keras.layers.Reshape((seed_size, seed_size, base_filters * 2**stages))(x)
+        x = layers.batch_norm(name="project_bn")(x)
+        x = keras.layers.ReLU()(x)
+        for stage in range(1, stages + 1):
+            x = keras.layers.Conv2DTranspose(
+                base_filters * 2 ** (stages - stage),
+                4,
+                strides=2,
+                padding="same",
+                name=f"up{stage}",
+            )(x)
+            x = layers.batch_norm(name=f"up{stage}_bn")(x)
+            x = keras.layers.ReLU()(x)
+        x = keras.layers.Conv2D(image_shape[-1], 3, padding="same", name="to_image")(x)
+        # float32 output: tanh in float16 would quantise the images coarsely.
+        images = keras.layers.Activation("tanh", dtype="float32", name="images")(x)
+        super().__init__(inputs=noise, outputs=images, **kwargs)
+        self.image_shape = image_shape
+        self.latent_dim = latent_dim
+        self.base_filters = base_filters
+
+    def get_config(self):
+        return {
+            "name": self.name,
+            "trainable": self.trainable,
+            "image_shape": self.image_shape,
+            "latent_dim": self.latent_dim,
+            "base_filters": self.base_filters,
+        }
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)
+
+
+@keras.saving.register_keras_serializable(package="zoo")
+class SNGANDiscriminator(keras.Model):
+    """The paper's standard CNN discriminator, every layer spectrally
+    normalised: images ``[batch, H, W, C]`` -> logits ``[batch, 1]``.
+
+    Args:
+        image_shape: ``(H, W, C)`` as for the generator.
+        base_filters: channels of the first stage (64 in the paper); stage
+            ``i`` has ``base_filters * 2**i``.
+        power_iterations: power-iteration steps per training call of each
+            spectral normalisation (1 in the paper).
+        negative_slope: LeakyReLU slope (0.1 in the paper).
+    """
+
+    def __init__(
+        self,
+        image_shape=(32, 32, 3),
+        base_filters=64,
+        power_iterations=1,
+        negative_slope=0.1,
+        **kwargs,
+    ):
+        image_shape = _check_image_shape(image_shape)
+        _, stages = upsampling_plan(image_shape[0])
+
+        def normalized(layer):
+            return layers.spectral_norm(layer, power_iterations=power_iterations)
+
+        images = keras.Input(image_shape, name="images")
+        x = images
+        for stage in range(stages):
+            filters = base_filters * 2**stage
+            x = normalized(
+                keras.layers.Conv2D(filters, 3, padding="same", name=f"conv{stage + 1}")
+            )(x)
+            x = keras.layers.LeakyReLU(negative_slope)(x)
+            x = normalized(
+                keras.layers.Conv2D(
+                    filters, 4, strides=2, padding="same", name=f"down{stage + 1}"
+                )
+            )(x)
+            x = keras.layers.LeakyReLU(negative_slope)(x)
+        x = normalized(
+            keras.layers.Conv2D(
+                base_filters * 2**stages, 3, padding="same", name=f"conv{stages + 1}"
+            )
+        )(x)
+        x = keras.layers.LeakyReLU(negative_slope)(x)
+        x = keras.layers.Flatten()(x)
+        logits = normalized(keras.layers.Dense(1, dtype="float32", name="logits"))(x)
+        super().__init__(inputs=images, outputs=logits, **kwargs)
+        self.image_shape = image_shape
+        self.base_filters = base_filters
+        self.power_iterations = power_iterations
+        self.negative_slope = negative_slope
+
+    def get_config(self):
+        return {
+            "name": self.name,
+            "trainable": self.trainable,
+            "image_shape": self.image_shape,
+            "base_filters": self.base_filters,
+            "power_iterations": self.power_iterations,
+            "negative_slope": self.negative_slope,
+        }
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)
+
+
+@register("sngan")
+@keras.saving.register_keras_serializable(package="zoo")
+class SNGAN(GAN):
+    """SNGAN (Miyato et al. 2018): spectrally normalised discriminator, hinge
+    loss, ``n_dis = 5``.
+
+    Args:
+        generator: noise ``[batch, latent_dim]`` -> images ``[batch, H, W, C]``.
+        discriminator: images -> logits ``[batch, 1]``, spectrally normalised.
+        d_steps: ``n_dis``, discriminator updates per generator update (5).
+        adversarial_loss: ``"hinge"`` (the paper's eq. 16-17); the paper's
+            CNN experiments also use ``"non_saturating"``.
+        **kwargs: the remaining ``zoo.base.GAN`` arguments.
+    """
+
+    generator_class = SNGANGenerator
+    discriminator_class = SNGANDiscriminator
+    default_training = {
+        **GAN.default_training,
+        "batch_size": 64,
+        "epochs": 20,
+        "d_optimizer": {
+            "class_name": "Adam",
+            "config": {"learning_rate": 2e-4, "beta_1": 0.0, "beta_2": 0.9},
+        },
+        "g_optimizer": {
+            "class_name": "Adam",
+            "config": {"learning_rate": 2e-4, "beta_1": 0.0, "beta_2": 0.9},
+        },
+    }
+    presets = {
+        "sngan_mnist": {
+            "description": "28x28 grayscale (MNIST, Fashion-MNIST): standard CNN "
+            "from a 7x7x256 seed, hinge loss, n_dis=5, Adam(2e-4, 0, 0.9).",
+            "image_shape": (28, 28, 1),
+        },
+        "sngan_cifar10": {
+            "description": "32x32 RGB (CIFAR-10): the paper's standard CNN, "
+            "4x4x512 seed; 50k generator updates at batch 64 as released.",
+            "image_shape": (32, 32, 3),
+            "training": {"dataset": "cifar10", "epochs": 64},
+        },
+    }
+
+    def __init__(self, generator, discriminator, d_steps=5, adversarial_loss="hinge", **kwargs):
+        super().__init__(
+            generator,
+            discriminator,
+            d_steps=d_steps,
+            adversarial_loss=adversarial_loss,
+            **kwargs,
+        )
+
+    def compile(self, d_optimizer=None, g_optimizer=None, **kwargs):
+        """As ``GAN.compile``, defaulting to the paper's Adam(2e-4, 0, 0.9)."""
+        def paper_adam(key):
+            return keras.optimizers.get(copy.deepcopy(self.default_training[key]))
+
+        super().compile(
+            d_optimizer=d_optimizer or paper_adam("d_optimizer"),
+            g_optimizer=g_optimizer or paper_adam("g_optimizer"),
+            **kwargs,
+        )
