@@ -15,7 +15,7 @@ __version__ = "0.1.0"
 
 # Importing the architecture modules registers them (zoo.get / zoo.names) and
 # their networks (keras.models.load_model).
-from zoo import dcgan, gan  # noqa: E402,F401
+from zoo import aae, cgan, dcgan, ebgan, gan, lsgan, sngan, wgan, wgan_gp  # noqa: E402,F401
 from zoo.base import GAN  # noqa: E402,F401
 from zoo.registry import get, names  # noqa: E402,F401
 
