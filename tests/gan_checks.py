@@ -45,7 +45,7 @@ class FixedNoise:
         count = getattr(self.local, "count", 0)
         self.local.count = count + 1
         noise = self.noises[count % len(self.noises)]
-        start = base._replica_id() * batch_size
+        start = base.replica_id() * batch_size
         return noise[start : start + batch_size]
 
 

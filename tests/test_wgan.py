@@ -172,3 +172,11 @@ def test_preset_has_the_papers_hyperparameters():
     model = WGAN.from_preset("wgan_mnist", seed=0)
     assert (model.clip_value, model.d_steps, model.latent_dim) == (0.01, 5, 100)
     assert model.generator.output_shape == (None, 28, 28, 1)
+
+
+def test_compile_without_optimizers_uses_the_papers_rmsprop():
+    model = WGAN.from_preset("wgan_mnist")
+    model.compile()
+    for optimizer in (model.d_optimizer, model.g_optimizer):
+        assert isinstance(optimizer, keras.optimizers.RMSprop)
+        assert float(optimizer.learning_rate) == pytest.approx(5e-5)

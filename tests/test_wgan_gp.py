@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from zoo.base import _replica_id
+from zoo.base import replica_id
 from zoo.dcgan import DCGANDiscriminator, DCGANGenerator
 from zoo.wgan_gp import WGANGP
 
@@ -213,7 +213,7 @@ class FixedInterpolationWeights:
 
     def sample(self, batch_size):
         self.original(batch_size)  # keep the seed stream's operations
-        start = _replica_id() * batch_size
+        start = replica_id() * batch_size
         return self.alpha[start : start + batch_size]
 
 

@@ -362,7 +362,7 @@ class AAE(GAN):
         """Codes ``[batch_size, latent_dim]`` from the prior, from the model's
         seed stream (different on every replica)."""
         seed = tf.cast(self.seed_generator.next(), tf.int64)
-        seed = tf.random.experimental.stateless_fold_in(seed, base._replica_id())
+        seed = tf.random.experimental.stateless_fold_in(seed, base.replica_id())
         return sample_prior(
             batch_size, self.latent_dim, seed, self.prior, self.prior_components
         )

@@ -36,7 +36,7 @@ from zoo import augment as augment_lib
 from zoo import losses as losses_lib
 
 
-def _replica_id():
+def replica_id():
     """This replica's index in its sync group (0 outside ``strategy.run``)."""
     context = tf.distribute.get_replica_context()
     if context is None:  # cross-replica context
@@ -152,8 +152,9 @@ class GAN(keras.Model):
         self.latent_dim = int(latent_dim or generator.latent_dim)
         self.d_steps = int(d_steps)
         self.adversarial_loss = adversarial_loss
-        self._discriminator_loss_fn, self._generator_loss_fn = losses_lib.get(
-            adversarial_loss
+        # None: the architecture overrides both loss hooks itself (EBGAN).
+        self._discriminator_loss_fn, self._generator_loss_fn = (
+            (None, None) if adversarial_loss is None else losses_lib.get(adversarial_loss)
         )
         self.seed = seed
         self.seed_generator = keras.random.SeedGenerator(seed)
@@ -230,7 +231,7 @@ class GAN(keras.Model):
         ``tf.distribute`` strategy draw different noise.
         """
         seed = tf.cast(self.seed_generator.next(), tf.int64)
-        seed = tf.random.experimental.stateless_fold_in(seed, _replica_id())
+        seed = tf.random.experimental.stateless_fold_in(seed, replica_id())
         return tf.random.stateless_normal((batch_size, self.latent_dim), seed=seed)
 
     def generate_images(self, noise, labels=None, training=False):
@@ -350,9 +351,10 @@ class GAN(keras.Model):
         """Set and build both players' optimizers.
 
         Args:
-            d_optimizer: discriminator optimizer; default Adam(2e-4, 0.5),
-                the DCGAN paper's setting.
-            g_optimizer: generator optimizer; same default.
+            d_optimizer: discriminator optimizer; default: the one in the
+                class's ``default_training`` (the architecture paper's; the
+                base GAN's is the DCGAN paper's Adam(2e-4, beta_1=0.5)).
+            g_optimizer: generator optimizer; same rule.
             jit_compile: compile the train step with XLA. Off by default:
                 on CPU with oneDNN it is slower (see ``bench/train_step.py``).
             steps_per_execution: train steps per ``tf.function`` call.
@@ -360,8 +362,8 @@ class GAN(keras.Model):
         super().compile(
             jit_compile=jit_compile, steps_per_execution=steps_per_execution, **kwargs
         )
-        d_optimizer = d_optimizer or keras.optimizers.Adam(2e-4, beta_1=0.5)
-        g_optimizer = g_optimizer or keras.optimizers.Adam(2e-4, beta_1=0.5)
+        d_optimizer = d_optimizer or self.default_optimizer("d_optimizer")
+        g_optimizer = g_optimizer or self.default_optimizer("g_optimizer")
         if keras.mixed_precision.global_policy().name == "mixed_float16":
             # float16 gradients underflow without loss scaling.
             d_optimizer = _loss_scaled(d_optimizer)
@@ -374,6 +376,14 @@ class GAN(keras.Model):
         # creates the slot variables as distributed variables up front.
         self.d_optimizer.build(self.discriminator.trainable_variables)
         self.g_optimizer.build(self.generator.trainable_variables)
+
+    @classmethod
+    def default_optimizer(cls, role):
+        """A fresh optimizer from ``default_training[role]`` (e.g. "d_optimizer")."""
+        config = cls.default_training[role]
+        return keras.optimizers.get(
+            {"class_name": config["class_name"], "config": dict(config["config"])}
+        )
 
     @property
     def metrics(self):

@@ -213,10 +213,7 @@ class EBGAN(GAN):
             )
         if energy not in ("l2", "mse"):
             raise ValueError(f"Unknown energy {energy!r}; use 'l2' or 'mse'.")
-        # The base class looks a logit loss up by name; EBGAN's loss hooks
-        # below replace it, so any name will do. None is what get_config saves.
-        super().__init__(generator, discriminator, adversarial_loss="hinge", **kwargs)
-        self.adversarial_loss = None
+        super().__init__(generator, discriminator, adversarial_loss=None, **kwargs)
         self.margin = float(margin)
         self.pt_weight = float(pt_weight)
         self.energy = energy

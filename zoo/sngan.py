@@ -32,7 +32,6 @@ batch 64. That configuration also decays the learning rates linearly to 0
 over training, which is not done here.
 """
 
-import copy
 
 import keras
 
@@ -227,16 +226,5 @@ class SNGAN(GAN):
             discriminator,
             d_steps=d_steps,
             adversarial_loss=adversarial_loss,
-            **kwargs,
-        )
-
-    def compile(self, d_optimizer=None, g_optimizer=None, **kwargs):
-        """As ``GAN.compile``, defaulting to the paper's Adam(2e-4, 0, 0.9)."""
-        def paper_adam(key):
-            return keras.optimizers.get(copy.deepcopy(self.default_training[key]))
-
-        super().compile(
-            d_optimizer=d_optimizer or paper_adam("d_optimizer"),
-            g_optimizer=g_optimizer or paper_adam("g_optimizer"),
             **kwargs,
         )

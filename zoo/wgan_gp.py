@@ -18,7 +18,7 @@ import tensorflow as tf
 from keras import ops
 
 from zoo import losses
-from zoo.base import GAN, _replica_id
+from zoo.base import GAN, replica_id
 from zoo.dcgan import DCGANDiscriminator, DCGANGenerator
 from zoo.registry import register
 
@@ -109,7 +109,7 @@ class WGANGP(GAN):
         replicas of a strategy draw different weights.
         """
         seed = tf.cast(self.seed_generator.next(), tf.int64)
-        seed = tf.random.experimental.stateless_fold_in(seed, _replica_id())
+        seed = tf.random.experimental.stateless_fold_in(seed, replica_id())
         return tf.random.stateless_uniform((batch_size,), seed=seed)
 
     def discriminator_penalty(self, real, fake, labels=None):
