@@ -192,3 +192,19 @@ def test_checkpointer_refuses_non_finite_weights(tmp_path):
     with pytest.raises(FloatingPointError, match="step 1: non-finite values in project/kernel"):
         checkpointer.save(model)
     assert checkpointer.latest()["step"] == 0
+
+
+def test_technique_flags_reach_the_model(parse_flags, tmp_path, mnist_dir):
+    parse_flags(
+        f"--data_dir={mnist_dir}", f"--logdir={tmp_path}/run", f"--export_dir={tmp_path}/export",
+        "--epochs=1", "--steps_per_epoch=2", "--batch_size=8", "--verbose=0",
+        "--ema_decay=0.9", "--augment=translation",
+    )
+    model = recipe.run("gan", "gan_mnist")
+    assert model.ema_decay == 0.9 and model.augment == "translation"
+    metadata = json.loads((tmp_path / "export" / "metadata.json").read_text())
+    assert metadata["step"] == 2
+    exported = keras.models.load_model(tmp_path / "export" / "generator.keras")
+    np.testing.assert_allclose(
+        exported.get_weights()[0], model.ema_generator.get_weights()[0], atol=1e-6
+    )

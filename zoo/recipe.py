@@ -79,6 +79,11 @@ flags.DEFINE_bool(
     False,
     "Mixed precision: float16 with loss scaling on GPUs, bfloat16 elsewhere.",
 )
+flags.DEFINE_float(
+    "ema_decay", None, "Keep an exponential moving average of the generator (e.g. 0.999); it is what is exported."
+)
+flags.DEFINE_string("augment", None, "DiffAugment policy for both players, e.g. color,translation,cutout.")
+flags.DEFINE_integer("unrolled_steps", None, "Unrolled discriminator steps in the generator update (Metz et al. 2016).")
 flags.DEFINE_integer("verbose", 1, "0: silent, 1: progress bar, 2: one line per epoch.")
 
 
@@ -141,7 +146,12 @@ def run(architecture, preset):
 
     keras.utils.set_random_seed(FLAGS.seed)
     with strategy.scope():
-        model = model_class.from_preset(preset, seed=FLAGS.seed)
+        techniques = {
+            name: getattr(FLAGS, name)
+            for name in ("ema_decay", "augment", "unrolled_steps")
+            if getattr(FLAGS, name) is not None
+        }
+        model = model_class.from_preset(preset, seed=FLAGS.seed, **techniques)
         # Every "<role>_optimizer" of the preset goes to compile(): two for a
         # GAN, three for an adversarial autoencoder.
         learning_rates = {"d_optimizer": FLAGS.d_learning_rate, "g_optimizer": FLAGS.g_learning_rate}
