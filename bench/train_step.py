@@ -47,6 +47,8 @@ def forward_flops(network):
 
     total = 0
     for layer in network._flatten_layers(include_self=False):
+        if not layer._inbound_nodes:
+            continue  # the layer inside a wrapper: counted through the wrapper
         inner = getattr(layer, "layer", None)  # wrappers (spectral norm)
         target = inner if inner is not None else layer
         if isinstance(target, keras.layers.Dense):
@@ -220,7 +222,8 @@ def spawn(onednn=True, **kwargs):
     for line in output.stdout.splitlines():
         if line.startswith("RESULT "):
             return json.loads(line[len("RESULT ") :])
-    raise RuntimeError(f"worker {kwargs} failed:\n{output.stderr[-3000:]}")
+    print(f"worker {kwargs} failed:\n{output.stderr[-3000:]}", file=sys.stderr)
+    return {"images_per_second": float("nan"), "flops_per_example": None, "error": output.stderr[-500:]}
 
 
 def other_architectures():

@@ -85,3 +85,17 @@ def test_export_rejects_a_generator_without_noise_input():
     generator = keras.Model(inputs, keras.layers.Dense(2)(inputs))
     with pytest.raises(ValueError, match="input named 'noise'"):
         export.export_saved_model(generator, "/tmp/never_written")
+
+
+def test_shipped_dcgan_mnist_loads_and_matches_its_saved_model():
+    # Issue 2, item 3: load_model returns the generator class; the SavedModel
+    # next to it computes the same images.
+    export_dir = os.path.join(os.path.dirname(__file__), "..", "savedmodels", "dcgan_mnist")
+    generator = keras.models.load_model(os.path.join(export_dir, "generator.keras"))
+    assert type(generator) is DCGANGenerator
+    import tensorflow as tf
+
+    serve = tf.saved_model.load(os.path.join(export_dir, "saved_model")).signatures["serving_default"]
+    z = noise(3, 100)
+    np.testing.assert_allclose(serve(noise=tf.constant(z))["images"], generator(z), atol=1e-5)
+    assert export.load_metadata(export_dir)["step"] == 1874
