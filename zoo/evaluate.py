@@ -1,0 +1,168 @@
+"""Score a generator (or one real split against another) with the standard GAN metrics.
+
+    python -m zoo.evaluate --generator runs/dcgan/generator.keras \\
+        --dataset mnist --data_dir ../shared/datasets --num_samples 10000 \\
+        --output runs/dcgan/eval.json
+
+    python -m zoo.evaluate --real_vs_real test --dataset mnist \\
+        --data_dir ../shared/datasets --num_samples 10000
+
+With ``--generator`` it draws ``num_samples`` images (noise ~ N(0, I) from
+``--seed``; conditional generators get labels 0..K-1 in turn), quantises
+them to uint8, and compares them with ``--real_split`` of the dataset
+(``--num_real`` images, default all of the split). With ``--real_vs_real
+SPLIT`` the "generated" side is ``num_samples`` images of that real split
+instead, which gives the floor that a perfect generator could reach.
+
+Reported, per network (``--networks``, default: inception, plus the domain
+classifier where one is shipped):
+
+* inception: ``fid`` (Heusel et al. 2017), ``kid_mean``/``kid_std``
+  (Binkowski et al. 2018), ``precision``/``recall`` (Kynkaanniemi et al.
+  2019, k=3), ``inception_score_mean``/``_std`` only with ``--inception_logits``
+  (needs the official TF graph, i.e. a network, once);
+* classifier: ``classifier_fid``, ``classifier_score_mean``/``_std``.
+
+Real-data features are cached (``zoo.metrics.real_stats``). Results are
+printed and, with ``--output``, written as JSON.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import zoo  # noqa: F401  (before TensorFlow: turns oneDNN on)
+
+from zoo.metrics.classifier import CLASSIFIER_DATASETS, classifier_extractor, shipped_classifier_path
+from zoo.metrics.features import FeatureExtractor, inception_extractor
+from zoo.metrics.frechet import frechet_distance, gaussian_statistics
+from zoo.metrics.generator_io import load_sampler, sample_uint8
+from zoo.metrics.inception_score import inception_score
+from zoo.metrics.kid import kernel_inception_distance
+from zoo.metrics.precision_recall import precision_recall
+from zoo.metrics.real_stats import real_features
+
+
+def inception_metrics(fake: dict, real: dict, kid_subset_size: int = 1000) -> dict:
+    """FID, KID, precision/recall (and IS if logits are there) of fake vs real Inception outputs."""
+    kid_mean, kid_std = kernel_inception_distance(fake["features"], real["features"],
+                                                  subset_size=kid_subset_size)
+    precision, recall = precision_recall(real["features"], fake["features"])
+    scores = {
+        "fid": frechet_distance(*gaussian_statistics(fake["features"]), real["mu"], real["sigma"]),
+        "kid_mean": kid_mean, "kid_std": kid_std,
+        "precision": precision, "recall": recall,
+    }
+    if "logits" in fake:
+        scores["inception_score_mean"], scores["inception_score_std"] = inception_score(fake["logits"])
+    return scores
+
+
+def classifier_metrics(fake: dict, real: dict) -> dict:
+    """Classifier FID and classifier score of fake vs real classifier outputs."""
+    score_mean, score_std = inception_score(fake["logits"])
+    return {
+        "classifier_fid": frechet_distance(*gaussian_statistics(fake["features"]), real["mu"], real["sigma"]),
+        "classifier_score_mean": score_mean, "classifier_score_std": score_std,
+    }
+
+
+def _extractors(names: list[str], dataset: str, inception_logits: bool) -> dict[str, FeatureExtractor]:
+    extractors = {}
+    for name in names:
+        if name == "inception":
+            extractors[name] = inception_extractor(with_logits=inception_logits)
+        elif name == "classifier":
+            extractors[name] = classifier_extractor(dataset)
+        else:
+            raise ValueError(f"unknown network {name!r}: use inception and/or classifier")
+    return extractors
+
+
+def default_networks(dataset: str) -> list[str]:
+    """inception, plus classifier when a domain classifier is shipped for ``dataset``."""
+    has_classifier = dataset in CLASSIFIER_DATASETS and shipped_classifier_path(dataset).exists()
+    return ["inception", "classifier"] if has_classifier else ["inception"]
+
+
+def evaluate(dataset: str, data_dir: str | None, num_samples: int, generator: str | None = None,
+             real_vs_real: str | None = None, real_split: str = "test", num_real: int | None = None,
+             networks: list[str] | None = None, seed: int = 0, batch_size: int = 64,
+             inception_logits: bool = False, kid_subset_size: int = 1000, num_classes: int = 10,
+             progress: bool = True) -> dict:
+    """Scores of a generator, or of a real split, against ``real_split``; see the module docstring."""
+    if (generator is None) == (real_vs_real is None):
+        raise ValueError("give exactly one of generator and real_vs_real")
+    networks = networks or default_networks(dataset)
+    extractors = _extractors(networks, dataset, inception_logits)
+    started = time.time()
+    if generator is not None:
+        sampler = load_sampler(generator)
+        images = sample_uint8(sampler, num_samples, seed=seed, batch_size=batch_size,
+                              num_classes=num_classes)
+    result = {"dataset": dataset, "real_split": real_split, "num_real": num_real,
+              "num_samples": num_samples, "generator": generator, "real_vs_real": real_vs_real,
+              "seed": seed, "networks": networks}
+    for name, extractor in extractors.items():
+        real = real_features(extractor, dataset, real_split, num_real, data_dir,
+                             batch_size=batch_size, progress=progress)
+        if generator is not None:
+            fake = extractor(images, batch_size=batch_size, progress=progress,
+                             description=f"{name} features of {num_samples} generated images")
+        else:
+            fake = real_features(extractor, dataset, real_vs_real, num_samples, data_dir,
+                                 batch_size=batch_size, progress=progress)
+        if name == "inception":
+            result.update(inception_metrics(fake, real, kid_subset_size))
+        else:
+            result.update(classifier_metrics(fake, real))
+    result["seconds"] = round(time.time() - started, 1)
+    return result
+
+
+def _parse_args(argv):
+    parser = argparse.ArgumentParser(prog="python -m zoo.evaluate", description=__doc__.split("\n")[0])
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument("--generator", help="generator .keras file or SavedModel folder")
+    source.add_argument("--real_vs_real", metavar="SPLIT",
+                        help="score num_samples images of this real split instead of a generator")
+    parser.add_argument("--dataset", required=True, help="mnist, fashion_mnist, cifar10, ...")
+    parser.add_argument("--data_dir", help="folder holding the dataset (e.g. ../shared/datasets)")
+    parser.add_argument("--num_samples", type=int, default=10000)
+    parser.add_argument("--real_split", default="test", help="real split to compare with")
+    parser.add_argument("--num_real", type=int, help="real images used (default: the whole split)")
+    parser.add_argument("--networks", help="comma-separated: inception,classifier (default: all that apply)")
+    parser.add_argument("--inception_logits", action="store_true",
+                        help="also report the Inception Score (downloads the official TF graph once)")
+    parser.add_argument("--kid_subset_size", type=int, default=1000)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--num_classes", type=int, default=10,
+                        help="conditional generators get labels 0..num_classes-1 in turn")
+    parser.add_argument("--batch_size", type=int, default=64)
+    parser.add_argument("--output", help="write the scores here as JSON")
+    return parser.parse_args(argv)
+
+
+def main(argv=None) -> dict:
+    args = _parse_args(argv)
+    result = evaluate(
+        dataset=args.dataset, data_dir=args.data_dir, num_samples=args.num_samples,
+        generator=args.generator, real_vs_real=args.real_vs_real, real_split=args.real_split,
+        num_real=args.num_real, networks=args.networks.split(",") if args.networks else None,
+        seed=args.seed, batch_size=args.batch_size, inception_logits=args.inception_logits,
+        kid_subset_size=args.kid_subset_size, num_classes=args.num_classes,
+    )
+    for key, value in result.items():
+        print(f"{key:>24}: {value:.6g}" if isinstance(value, float) else f"{key:>24}: {value}")
+    if args.output:
+        Path(args.output).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.output).write_text(json.dumps(result, indent=2) + "\n")
+    return result
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

@@ -1,0 +1,89 @@
+"""Load a trained generator from disk and draw uint8 samples from it.
+
+Two formats (see the project README's export section):
+
+* a ``.keras`` file holding the generator, a ``keras.Model`` from
+  ``noise`` float32 [N, latent_dim] (and, if conditional, ``labels`` int
+  [N]) to images float32 [N, H, W, C] in [-1, 1];
+* a SavedModel folder whose ``serving_default`` signature takes ``noise``
+  (and ``labels``) and returns a dict with ``images`` in [-1, 1].
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import tensorflow as tf
+
+from zoo.metrics.preprocess import quantize_to_uint8
+
+
+@dataclasses.dataclass
+class Sampler:
+    """A generator as a function ``(noise [N, latent_dim], labels [N] or None) -> images [N, H, W, C]``."""
+
+    generate: Callable[[np.ndarray, np.ndarray | None], np.ndarray]
+    latent_dim: int
+    conditional: bool
+
+
+def _keras_sampler(model) -> Sampler:
+    # A whole GAN: use the generator it serves (its EMA copy where it keeps one).
+    model = getattr(model, "export_generator", None) or getattr(model, "generator", model)
+    names = [t.name.split(":")[0] for t in model.inputs]
+    noise_input = model.inputs[names.index("noise")] if "noise" in names else model.inputs[0]
+    conditional = "labels" in names
+
+    def generate(noise, labels):
+        if conditional:
+            return np.asarray(model({"noise": noise, "labels": labels}, training=False))
+        return np.asarray(model(noise, training=False))
+
+    return Sampler(generate, int(noise_input.shape[-1]), conditional)
+
+
+def _saved_model_sampler(path: Path) -> Sampler:
+    loaded = tf.saved_model.load(str(path))
+    serve = loaded.signatures["serving_default"]
+    specs = serve.structured_input_signature[1]
+    conditional = "labels" in specs
+
+    def generate(noise, labels):
+        feeds = {"noise": tf.constant(noise, specs["noise"].dtype)}
+        if conditional:
+            feeds["labels"] = tf.constant(labels, specs["labels"].dtype)
+        return serve(**feeds)["images"].numpy()
+
+    return Sampler(generate, int(specs["noise"].shape[-1]), conditional)
+
+
+def load_sampler(path: str | Path) -> Sampler:
+    """A ``Sampler`` for a ``.keras`` generator file or a SavedModel folder."""
+    path = Path(path)
+    if path.is_dir():
+        return _saved_model_sampler(path)
+    import keras
+
+    import zoo  # noqa: F401  (registers the zoo's custom layers for deserialisation)
+
+    return _keras_sampler(keras.models.load_model(path, compile=False))
+
+
+def sample_uint8(sampler: Sampler, num_samples: int, seed: int = 0, batch_size: int = 64,
+                 num_classes: int = 10) -> np.ndarray:
+    """``num_samples`` generated images, quantised to uint8 [N, H, W, C].
+
+    Noise is N(0, I) from ``numpy.random.default_rng(seed)``; conditional
+    generators get labels ``i % num_classes``, i.e. classes in equal shares.
+    """
+    rng = np.random.default_rng(seed)
+    noise = rng.standard_normal((num_samples, sampler.latent_dim)).astype(np.float32)
+    labels = (np.arange(num_samples) % num_classes).astype(np.int32) if sampler.conditional else None
+    chunks = []
+    for start in range(0, num_samples, batch_size):
+        batch_labels = None if labels is None else labels[start:start + batch_size]
+        chunks.append(quantize_to_uint8(sampler.generate(noise[start:start + batch_size], batch_labels)))
+    return np.concatenate(chunks)

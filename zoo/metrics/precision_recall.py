@@ -1,0 +1,58 @@
+"""Improved precision and recall of generative models.
+
+Kynkaanniemi et al., "Improved Precision and Recall Metric for Assessing
+Generative Models", NeurIPS 2019. Each feature set approximates its
+manifold by the union of balls centred on its samples, each ball's radius
+being the distance to that sample's k-th nearest neighbour in its own set
+(the sample itself not counted; k = 3 in the paper). Then
+
+* precision = fraction of generated samples inside the real manifold;
+* recall = fraction of real samples inside the generated manifold,
+
+"inside" meaning within distance <= radius of at least one ball.
+Distances are Euclidean, computed in float64 in row blocks to bound memory.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def _pairwise_distances(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Euclidean distances [len(a), len(b)] via |a|^2 + |b|^2 - 2 a.b (float64)."""
+    squared = (a * a).sum(1)[:, None] + (b * b).sum(1)[None, :] - 2.0 * a @ b.T
+    return np.sqrt(np.clip(squared, 0.0, None))
+
+
+def _kth_neighbour_radii(features: np.ndarray, k: int, block: int) -> np.ndarray:
+    """Distance from each sample to its k-th nearest other sample [N]."""
+    if len(features) <= k:
+        raise ValueError(f"need more than k={k} samples, got {len(features)}")
+    radii = np.empty(len(features))
+    for start in range(0, len(features), block):
+        d = _pairwise_distances(features[start:start + block], features)
+        # Column k of the sorted row: column 0 is the sample's distance to itself.
+        radii[start:start + block] = np.partition(d, k, axis=1)[:, k]
+    return radii
+
+
+def _fraction_covered(queries: np.ndarray, centres: np.ndarray, radii: np.ndarray, block: int) -> float:
+    """Fraction of queries within radius of at least one centre."""
+    covered = 0
+    for start in range(0, len(queries), block):
+        d = _pairwise_distances(queries[start:start + block], centres)
+        covered += int(np.any(d <= radii[None, :], axis=1).sum())
+    return covered / len(queries)
+
+
+def precision_recall(real_features, fake_features, k: int = 3, block: int = 1000) -> tuple[float, float]:
+    """Improved precision and recall of fake [M, D] against real [N, D] features.
+
+    Returns:
+      ``(precision, recall)``, each in [0, 1].
+    """
+    real = np.asarray(real_features, np.float64)
+    fake = np.asarray(fake_features, np.float64)
+    precision = _fraction_covered(fake, real, _kth_neighbour_radii(real, k, block), block)
+    recall = _fraction_covered(real, fake, _kth_neighbour_radii(fake, k, block), block)
+    return precision, recall
