@@ -31,7 +31,7 @@ from keras import ops
 
 from zoo import layers
 from zoo.base import GAN
-from zoo.dcgan import upsampling_plan, weight_init
+from zoo.dcgan import upsample_to_image, upsampling_plan, weight_init
 from zoo.registry import register
 
 
@@ -79,43 +79,12 @@ class ConditionalGenerator(keras.Model):
         **kwargs,
     ):
         image_shape = _check_image_shape(image_shape)
-        seed_size, stages = upsampling_plan(image_shape[0])
-        top_filters = base_filters * 2 ** (stages - 1)
-
         noise = keras.Input((latent_dim,), name="noise")
         labels = keras.Input((), dtype="int32", name="labels")
         x = keras.layers.Concatenate(name="noise_and_label")(
             [noise, _one_hot(labels, num_classes)]
         )
-        x = keras.layers.Dense(
-            seed_size * seed_size * top_filters,
-            use_bias=False,
-            kernel_initializer=weight_init(),
-            name="project",
-        )(x)
-        x = keras.layers.Reshape((seed_size, seed_size, top_filters))(x)
-        x = layers.batch_norm(name="project_bn")(x)
-        x = keras.layers.ReLU()(x)
-        for stage in range(1, stages):
-            x = keras.layers.Conv2DTranspose(
-                base_filters * 2 ** (stages - 1 - stage),
-                kernel_size,
-                strides=2,
-                padding="same",
-                use_bias=False,
-                kernel_initializer=weight_init(),
-                name=f"up{stage}",
-            )(x)
-            x = layers.batch_norm(name=f"up{stage}_bn")(x)
-            x = keras.layers.ReLU()(x)
-        x = keras.layers.Conv2DTranspose(
-            image_shape[-1],
-            kernel_size,
-            strides=2,
-            padding="same",
-            kernel_initializer=weight_init(),
-            name=f"up{stages}",
-        )(x)
+        x = upsample_to_image(x, image_shape, base_filters, kernel_size)
         images = keras.layers.Activation("tanh", dtype="float32", name="images")(x)
         # A list, noise first: callers pass a dict (matched by input name),
         # and zoo.export reads the latent size from the first input.

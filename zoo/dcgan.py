@@ -52,6 +52,53 @@ def _check_image_shape(image_shape):
     return image_shape
 
 
+def upsample_to_image(
+    x, image_shape, base_filters=128, kernel_size=5, prefix="up", output_name=None, output_dtype=None
+):
+    """DCGAN's generator body: features ``[batch, d]`` -> pre-activation images.
+
+    Projects to the ``s x s x base_filters * 2**(k-1)`` seed of
+    ``upsampling_plan`` (batch norm, ReLU), then ``k`` stride-2 transposed
+    convolutions halving the channels (batch norm, ReLU), the last one to
+    ``image_shape[-1]`` channels. Layers are named ``project``,
+    ``<prefix>1`` ... ``<prefix>k`` (the last one ``output_name`` if given,
+    computing in ``output_dtype`` if given). Shared by DCGAN's generator, the
+    conditional generator and EBGAN's decoder.
+    """
+    seed_size, stages = upsampling_plan(image_shape[0])
+    top_filters = base_filters * 2 ** (stages - 1)
+    x = keras.layers.Dense(
+        seed_size * seed_size * top_filters,
+        use_bias=False,
+        kernel_initializer=weight_init(),
+        name="project",
+    )(x)
+    x = keras.layers.Reshape((seed_size, seed_size, top_filters))(x)
+    x = layers.batch_norm(name="project_bn")(x)
+    x = keras.layers.ReLU()(x)
+    for stage in range(1, stages):
+        x = keras.layers.Conv2DTranspose(
+            base_filters * 2 ** (stages - 1 - stage),
+            kernel_size,
+            strides=2,
+            padding="same",
+            use_bias=False,
+            kernel_initializer=weight_init(),
+            name=f"{prefix}{stage}",
+        )(x)
+        x = layers.batch_norm(name=f"{prefix}{stage}_bn")(x)
+        x = keras.layers.ReLU()(x)
+    return keras.layers.Conv2DTranspose(
+        image_shape[-1],
+        kernel_size,
+        strides=2,
+        padding="same",
+        kernel_initializer=weight_init(),
+        dtype=output_dtype,
+        name=output_name or f"{prefix}{stages}",
+    )(x)
+
+
 @keras.saving.register_keras_serializable(package="zoo")
 class DCGANGenerator(keras.Model):
     """DCGAN generator: noise ``[batch, latent_dim]`` -> images ``[batch, H, W, C]``
@@ -74,39 +121,8 @@ class DCGANGenerator(keras.Model):
         **kwargs,
     ):
         image_shape = _check_image_shape(image_shape)
-        seed_size, stages = upsampling_plan(image_shape[0])
-        top_filters = base_filters * 2 ** (stages - 1)
-
         noise = keras.Input((latent_dim,), name="noise")
-        x = keras.layers.Dense(
-            seed_size * seed_size * top_filters,
-            use_bias=False,
-            kernel_initializer=weight_init(),
-            name="project",
-        )(noise)
-        x = keras.layers.Reshape((seed_size, seed_size, top_filters))(x)
-        x = layers.batch_norm(name="project_bn")(x)
-        x = keras.layers.ReLU()(x)
-        for stage in range(1, stages):
-            x = keras.layers.Conv2DTranspose(
-                base_filters * 2 ** (stages - 1 - stage),
-                kernel_size,
-                strides=2,
-                padding="same",
-                use_bias=False,
-                kernel_initializer=weight_init(),
-                name=f"up{stage}",
-            )(x)
-            x = layers.batch_norm(name=f"up{stage}_bn")(x)
-            x = keras.layers.ReLU()(x)
-        x = keras.layers.Conv2DTranspose(
-            image_shape[-1],
-            kernel_size,
-            strides=2,
-            padding="same",
-            kernel_initializer=weight_init(),
-            name=f"up{stages}",
-        )(x)
+        x = upsample_to_image(noise, image_shape, base_filters, kernel_size)
         # float32 output: tanh in float16 would quantise the images coarsely.
         images = keras.layers.Activation("tanh", dtype="float32", name="images")(x)
         super().__init__(inputs=noise, outputs=images, **kwargs)

@@ -33,7 +33,13 @@ import tensorflow as tf
 
 from zoo import layers, losses
 from zoo.base import GAN
-from zoo.dcgan import DCGANGenerator, _check_image_shape, upsampling_plan, weight_init
+from zoo.dcgan import (
+    DCGANGenerator,
+    _check_image_shape,
+    upsample_to_image,
+    upsampling_plan,
+    weight_init,
+)
 from zoo.registry import register
 
 
@@ -65,8 +71,7 @@ class AutoEncoderDiscriminator(keras.Model):
         **kwargs,
     ):
         image_shape = _check_image_shape(image_shape)
-        seed_size, stages = upsampling_plan(image_shape[0])
-        top_filters = base_filters * 2 ** (stages - 1)
+        _, stages = upsampling_plan(image_shape[0])
 
         images = keras.Input(image_shape, name="images")
         x = images
@@ -89,36 +94,15 @@ class AutoEncoderDiscriminator(keras.Model):
             embedding_dim, kernel_initializer=weight_init(), dtype="float32", name="embedding"
         )(x)
 
-        x = keras.layers.Dense(
-            seed_size * seed_size * top_filters,
-            use_bias=False,
-            kernel_initializer=weight_init(),
-            name="project",
-        )(embedding)
-        x = keras.layers.Reshape((seed_size, seed_size, top_filters))(x)
-        x = layers.batch_norm(name="project_bn")(x)
-        x = keras.layers.ReLU()(x)
-        for stage in range(1, stages):
-            x = keras.layers.Conv2DTranspose(
-                base_filters * 2 ** (stages - 1 - stage),
-                kernel_size,
-                strides=2,
-                padding="same",
-                use_bias=False,
-                kernel_initializer=weight_init(),
-                name=f"decode{stage}",
-            )(x)
-            x = layers.batch_norm(name=f"decode{stage}_bn")(x)
-            x = keras.layers.ReLU()(x)
-        reconstruction = keras.layers.Conv2DTranspose(
-            image_shape[-1],
+        reconstruction = upsample_to_image(
+            embedding,
+            image_shape,
+            base_filters,
             kernel_size,
-            strides=2,
-            padding="same",
-            kernel_initializer=weight_init(),
-            dtype="float32",
-            name="reconstruction",
-        )(x)
+            prefix="decode",
+            output_name="reconstruction",
+            output_dtype="float32",
+        )
         super().__init__(
             inputs=images,
             outputs={"reconstruction": reconstruction, "embedding": embedding},
