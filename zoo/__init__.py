@@ -2,7 +2,7 @@
 
 Importing ``zoo`` before TensorFlow turns on oneDNN's CPU kernels, which
 TensorFlow leaves off by default on AMD CPUs and which make a DCGAN step
-about 2.5x faster there (see ``bench/train_step.py``). Set
+about 2x faster there (see ``bench/train_step.py``). Set
 ``TF_ENABLE_ONEDNN_OPTS=0`` yourself to opt out.
 """
 
