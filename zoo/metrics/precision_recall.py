@@ -36,15 +36,6 @@ def _kth_neighbour_radii(features: np.ndarray, k: int, block: int) -> np.ndarray
     return radii
 
 
-def _fraction_covered(queries: np.ndarray, centres: np.ndarray, radii: np.ndarray, block: int) -> float:
-    """Fraction of queries within radius of at least one centre."""
-    covered = 0
-    for start in range(0, len(queries), block):
-        d = _pairwise_distances(queries[start:start + block], centres)
-        covered += int(np.any(d <= radii[None, :], axis=1).sum())
-    return covered / len(queries)
-
-
 def precision_recall(real_features, fake_features, k: int = 3, block: int = 1000) -> tuple[float, float]:
     """Improved precision and recall of fake [M, D] against real [N, D] features.
 
@@ -53,6 +44,15 @@ def precision_recall(real_features, fake_features, k: int = 3, block: int = 1000
     """
     real = np.asarray(real_features, np.float64)
     fake = np.asarray(fake_features, np.float64)
-    precision = _fraction_covered(fake, real, _kth_neighbour_radii(real, k, block), block)
-    recall = _fraction_covered(real, fake, _kth_neighbour_radii(fake, k, block), block)
-    return precision, recall
+    real_radii = _kth_neighbour_radii(real, k, block)
+    fake_radii = _kth_neighbour_radii(fake, k, block)
+    # One pass over the fake-to-real distances answers both questions: a row
+    # says whether that fake sample is in some real ball, a column whether
+    # that real sample is in some fake ball.
+    fake_inside = 0
+    real_inside = np.zeros(len(real), dtype=bool)
+    for start in range(0, len(fake), block):
+        d = _pairwise_distances(fake[start:start + block], real)
+        fake_inside += int(np.any(d <= real_radii[None, :], axis=1).sum())
+        real_inside |= np.any(d <= fake_radii[start:start + block, None], axis=0)
+    return fake_inside / len(fake), float(real_inside.mean())
