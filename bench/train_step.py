@@ -15,6 +15,10 @@ on or off before TensorFlow is imported. Rows:
 * one ``zoo fit`` row per other registered architecture (its ``*_mnist``
   preset), batch 64.
 
+img/s counts generated images: batch size x generator updates per second.
+A step of a model with several discriminator updates (WGAN, WGAN-GP, SNGAN:
+5) also reads that many real batches.
+
 The machine's fp32 matmul throughput is measured in the same run
 (``tf.matmul`` of square matrices, best of several sizes) and each row's
 achieved FLOP/s is given as a fraction of it. A step's FLOPs are counted from
@@ -111,11 +115,14 @@ def worker_matmul():
     return {"flops_per_second": best}
 
 
-def _real_batches(batch_size, shape):
+def _real_batches(batch_size, shape, group=1):
+    """A repeated random batch; ``group > 1``: ``[batch, group, H, W, C]``,
+    one batch per discriminator update (``fresh_real_batches``)."""
     import numpy as np
     import tensorflow as tf
 
-    images = np.random.default_rng(0).uniform(-1, 1, (batch_size,) + tuple(shape))
+    grouped = (batch_size,) + ((group,) if group > 1 else ())
+    images = np.random.default_rng(0).uniform(-1, 1, grouped + tuple(shape))
     return tf.data.Dataset.from_tensors(images.astype("float32")).repeat()
 
 
@@ -132,11 +139,12 @@ def worker_fit(architecture, preset, batch_size, jit_compile, steps):
         g_optimizer=keras.optimizers.get(config["training"]["g_optimizer"]),
         jit_compile=jit_compile,
     )
-    batches = _real_batches(batch_size, config["image_shape"])
+    group = model.real_batches_per_step
+    batches = _real_batches(batch_size, config["image_shape"], group)
     if model_class.conditional:
         import tensorflow as tf
 
-        labels = tf.zeros((batch_size,), tf.int64)
+        labels = tf.zeros((batch_size,) + ((group,) if group > 1 else ()), tf.int64)
         batches = batches.map(lambda x: (x, labels))
 
     def run_steps(n):

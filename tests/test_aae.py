@@ -340,7 +340,6 @@ def test_ema_averages_the_decoder_and_image_techniques_are_rejected():
         np.testing.assert_allclose(average.numpy(), 0.5 * start + 0.5 * trained.numpy(), atol=1e-6)
     codes = np.random.default_rng(0).normal(size=(2, LATENT)).astype("float32")
     np.testing.assert_allclose(model.decode(codes), model.export_generator(codes), atol=1e-6)
-    with pytest.raises(ValueError, match="neither augment nor unrolled_steps"):
-        make(augment="translation")
-    with pytest.raises(ValueError, match="neither augment nor unrolled_steps"):
-        make(unrolled_steps=1)
+    for technique in ({"augment": "translation"}, {"unrolled_steps": 1}, {"fresh_real_batches": True}):
+        with pytest.raises(ValueError, match="neither augment, unrolled_steps nor fresh_real_batches"):
+            make(**technique)

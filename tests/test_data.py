@@ -211,6 +211,31 @@ def test_epochs_are_distinct_permutations_fixed_by_seed(mnist_test):
     assert not np.array_equal(np.concatenate([i for _, i in other_seed]), epochs[0])
 
 
+def test_grouped_stream_gives_distinct_batches_per_step_and_resumes(mnist_test):
+    # group=3 (a model with 3 discriminator updates on fresh real batches):
+    # 100 images, batch 8 -> 24 per step, 4 steps per epoch, 4 dropped.
+    images = mnist_test[0][:100]
+    stream = index_stream(images, 8, seed=2, group=3)
+    assert stream.element_spec[0].shape == (8, 3, 28, 28, 1)
+    assert stream.element_spec[1].shape == (8, 3)
+    steps = collect(stream, 8)
+    epoch = np.concatenate([indices.reshape(-1) for _, indices in steps[:4]])
+    assert len(set(epoch.tolist())) == 96  # every example once per epoch
+    for batch, indices in steps:
+        np.testing.assert_array_equal(batch, images[indices].astype(np.float32) / 127.5 - 1.0)
+    # The same permutation as the ungrouped stream of batch 24, regrouped.
+    flat = collect(index_stream(images, 24, seed=2), 4)
+    for (_, grouped), (_, plain) in zip(steps, flat):
+        np.testing.assert_array_equal(grouped.reshape(-1), plain)
+    resumed = collect(index_stream(images, 8, seed=2, group=3, start_step=5), 3)
+    for (_, a), (_, b) in zip(resumed, steps[5:]):
+        np.testing.assert_array_equal(a, b)
+    with pytest.raises(DatasetError, match="group must be an int >= 1, got 0"):
+        make_dataset(images, None, 8, group=0)
+    with pytest.raises(DatasetError, match="larger than the dataset"):
+        make_dataset(images, None, 40, group=3)
+
+
 def test_without_repeat_the_stream_ends_with_the_current_epoch(mnist_test):
     images = mnist_test[0][:100]
     stream = make_dataset(images, None, 16, repeat=False, start_step=8)

@@ -208,3 +208,23 @@ def test_technique_flags_reach_the_model(parse_flags, tmp_path, mnist_dir):
     np.testing.assert_allclose(
         exported.get_weights()[0], model.ema_generator.get_weights()[0], atol=1e-6
     )
+
+
+def test_critic_updates_get_fresh_real_batches_in_the_recipe(parse_flags, tmp_path):
+    # WGAN-GP: 5 critic updates per step, each on its own real batch, so an
+    # epoch of 40 images at batch 4 is 40 // (4 x 5) = 2 generator updates.
+    folder = tmp_path / "digits"
+    folder.mkdir()
+    images, _ = data.load_arrays("mnist", "test", shared_path("datasets", "mnist"))
+    for i in range(40):
+        tf.io.write_file(str(folder / f"{i}.png"), tf.io.encode_png(images[i]))
+    parse_flags(
+        f"--dataset={folder}", f"--logdir={tmp_path}/run", f"--export_dir={tmp_path}/export",
+        "--epochs=1", "--batch_size=4", "--verbose=0",
+    )
+    model = recipe.run("wgan_gp", "wgan_gp_mnist")
+    assert model.real_batches_per_step == 5
+    assert int(model.g_optimizer.iterations.numpy()) == 2
+    assert int(model.d_optimizer.iterations.numpy()) == 10
+    metadata = json.loads((tmp_path / "export" / "metadata.json").read_text())
+    assert (metadata["step"], metadata["steps_per_epoch"], metadata["real_batches_per_step"]) == (2, 2, 5)

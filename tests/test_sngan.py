@@ -31,8 +31,11 @@ def small_sngan(seed=0, run_eagerly=False, **model_args):
     return model
 
 
-def real_batch(n=8, seed=0):
-    return np.random.default_rng(seed).uniform(-1, 1, (n,) + SHAPE).astype("float32")
+def real_batch(n=8, seed=0, group=None):
+    """``[n, H, W, C]``, or ``[n, group, H, W, C]``: ``group`` real batches,
+    one per discriminator update (``fresh_real_batches``)."""
+    shape = (n,) + ((group,) if group else ()) + SHAPE
+    return np.random.default_rng(seed).uniform(-1, 1, shape).astype("float32")
 
 
 def noise(n=4, dim=8):
@@ -90,7 +93,7 @@ def test_one_train_step_runs_five_discriminator_updates_then_one_generator_updat
     g_before = _values(model.generator.trainable_weights)
     d_before = _values(model.discriminator.trainable_weights)
     u_before = _values(layer.u for layer in _normalized_layers(model.discriminator))
-    logs = model.train_on_batch(real_batch(), return_dict=True)
+    logs = model.train_on_batch(real_batch(group=5), return_dict=True)
     assert set(logs) == {"d_loss", "g_loss"} and all(np.isfinite(v) for v in logs.values())
     assert int(model.d_optimizer.iterations.numpy()) == 5
     assert int(model.g_optimizer.iterations.numpy()) == 1
@@ -135,7 +138,7 @@ def test_training_calls_drive_every_layer_to_spectral_norm_one():
 
 def test_generator_keras_round_trip(tmp_path):
     model = small_sngan(run_eagerly=True)
-    model.train_on_batch(real_batch())
+    model.train_on_batch(real_batch(group=5))
     loaded = assert_generator_round_trip(model.generator, tmp_path, noise())
     assert type(loaded) is SNGANGenerator
 
@@ -171,7 +174,7 @@ def test_model_config_and_keras_round_trip(tmp_path):
     assert (config["d_steps"], config["adversarial_loss"]) == (5, "hinge")
     clone = SNGAN.from_config(config)
     assert clone.get_config() == config
-    model.train_on_batch(real_batch())
+    model.train_on_batch(real_batch(group=5))
     path = tmp_path / "sngan.keras"
     model.save(path)
     loaded = keras.models.load_model(path, compile=False)

@@ -33,8 +33,11 @@ def small_wgan(seed=0, **model_args):
     return model
 
 
-def real_batch(n=8, seed=0):
-    return np.random.default_rng(seed).uniform(-1, 1, (n,) + SHAPE).astype("float32")
+def real_batch(n=8, seed=0, group=None):
+    """``[n, H, W, C]``, or ``[n, group, H, W, C]``: ``group`` real batches,
+    one per discriminator update (``fresh_real_batches``)."""
+    shape = (n,) + ((group,) if group else ()) + SHAPE
+    return np.random.default_rng(seed).uniform(-1, 1, shape).astype("float32")
 
 
 def _values(variables):
@@ -78,7 +81,7 @@ def test_one_train_step_runs_five_clipped_critic_updates_then_one_generator_upda
     assert model.d_steps == 5
     g_before = _values(model.generator.trainable_weights)
     d_before = _values(model.discriminator.trainable_weights)
-    logs = model.train_on_batch(real_batch(), return_dict=True)
+    logs = model.train_on_batch(real_batch(group=5), return_dict=True)
     assert set(logs) == {"d_loss", "g_loss"}
     assert all(np.isfinite(v) for v in logs.values())
     assert int(model.d_optimizer.iterations.numpy()) == 5
@@ -115,6 +118,43 @@ def test_each_players_step_leaves_the_others_weights_alone():
     assert _any_changed(g_before, generator.trainable_weights)
 
 
+def test_each_critic_update_trains_on_its_own_real_batch():
+    # Algorithm 1 samples a new real batch for every critic iteration.
+    model = small_wgan(d_steps=3)
+    model.compile(
+        d_optimizer=keras.optimizers.RMSprop(5e-5),
+        g_optimizer=keras.optimizers.RMSprop(5e-5),
+        run_eagerly=True,
+    )
+    assert model.fresh_real_batches and model.real_batches_per_step == 3
+    seen = []
+    step = model.discriminator_step
+    model.discriminator_step = lambda real, labels=None: seen.append(real.numpy()) or step(real, labels)
+    batches = real_batch(4, group=3)
+    model.train_on_batch(batches)
+    assert len(seen) == 3
+    for i, real in enumerate(seen):
+        np.testing.assert_array_equal(real, batches[:, i])
+
+
+def test_ungrouped_real_batch_is_rejected_or_reused_as_asked():
+    model = small_wgan(d_steps=5)
+    with pytest.raises(ValueError, match=r"expects real images \[batch, 5, H, W, C\].*group=5.*got shape \(8, 28, 28, 1\)"):
+        model.train_on_batch(real_batch(8))
+    with pytest.raises(ValueError, match=r"\[batch, 5, H, W, C\].*got shape \(8, 3, 28, 28, 1\)"):
+        model.train_on_batch(real_batch(8, group=3))
+    reused = small_wgan(d_steps=5, fresh_real_batches=False)
+    assert reused.real_batches_per_step == 1
+    logs = reused.train_on_batch(real_batch(8), return_dict=True)
+    assert int(reused.d_optimizer.iterations.numpy()) == 5 and np.isfinite(logs["d_loss"])
+    # A second input shape retraces with relaxed (unknown-rank) shapes, so
+    # the check runs in the graph.
+    with pytest.raises(
+        (ValueError, tf.errors.InvalidArgumentError), match=r"expects real images \[batch, H, W, C\]"
+    ):
+        reused.train_on_batch(real_batch(8, group=5))
+
+
 def test_clip_value_must_be_positive():
     with pytest.raises(ValueError, match="clip_value must be > 0, got 0"):
         small_wgan(clip_value=0)
@@ -125,6 +165,7 @@ def test_model_config_round_trip(tmp_path):
     clone = WGAN.from_config(model.get_config())
     assert type(clone) is WGAN
     assert (clone.clip_value, clone.d_steps, clone.adversarial_loss) == (0.05, 3, "wasserstein")
+    assert clone.fresh_real_batches is True
     assert clone.get_config() == model.get_config()
     path = tmp_path / "wgan.keras"
     model.save(path)
@@ -157,7 +198,9 @@ def test_two_replicas_match_one_device():
         )
         return model
 
-    assert_replicas_match(make, real_batch(8, seed=5), calls_per_step=3)
+    # Two critic updates, each on its own real batch: a replica's share of
+    # update i must be its share of the same global batch as on one device.
+    assert_replicas_match(make, real_batch(8, seed=5, group=2), calls_per_step=3)
 
 
 def test_preset_has_the_papers_hyperparameters():

@@ -47,8 +47,11 @@ def linear_critic(weights):
     return critic
 
 
-def real_batch(n=8, seed=0):
-    return np.random.default_rng(seed).uniform(-1, 1, (n,) + SHAPE).astype("float32")
+def real_batch(n=8, seed=0, group=None):
+    """``[n, H, W, C]``, or ``[n, group, H, W, C]``: ``group`` real batches,
+    one per discriminator update (``fresh_real_batches``)."""
+    shape = (n,) + ((group,) if group else ()) + SHAPE
+    return np.random.default_rng(seed).uniform(-1, 1, shape).astype("float32")
 
 
 def fake_batch(n=8):
@@ -140,10 +143,10 @@ def test_a_batch_norm_critic_is_rejected():
 
 def test_one_train_step_updates_both_players_with_five_critic_steps():
     model = small_wgan_gp()
-    assert (model.d_steps, model.gp_weight) == (5, 10.0)
+    assert (model.d_steps, model.gp_weight, model.real_batches_per_step) == (5, 10.0, 5)
     g_before = _values(model.generator.trainable_weights)
     d_before = _values(model.discriminator.trainable_weights)
-    logs = model.train_on_batch(real_batch(), return_dict=True)
+    logs = model.train_on_batch(real_batch(group=5), return_dict=True)
     assert all(np.isfinite(v) for v in logs.values())
     assert logs["gradient_penalty"] > 0.0
     assert int(model.d_optimizer.iterations.numpy()) == 5

@@ -306,11 +306,11 @@ class AAE(GAN):
         if len(set(sizes.values())) != 1:
             raise ValueError(f"The code sizes must agree; got {sizes}.")
         super().__init__(generator, discriminator, **kwargs)
-        if self.augment or self.unrolled_steps:
-            # Both act on images before the discriminator, which here sees codes.
+        if self.augment or self.unrolled_steps or self.fresh_real_batches:
+            # All act on images before the discriminator, which here sees codes.
             raise ValueError(
-                "AAE supports neither augment nor unrolled_steps: its "
-                "discriminator judges codes, not images."
+                "AAE supports neither augment, unrolled_steps nor "
+                "fresh_real_batches: its discriminator judges codes, not images."
             )
         self.encoder = encoder
         self.prior = prior

@@ -6,6 +6,9 @@
     for each of d_steps:   discriminator_step(real, labels)
     generator_step(batch_size, labels)
 
+(``real`` is the step's real batch, or one of ``d_steps`` batches with
+``fresh_real_batches``)
+
 with hooks an architecture overrides: ``discriminator_loss``,
 ``generator_loss``, ``discriminator_penalty``, ``after_discriminator_step``,
 ``after_generator_step``, ``generate_images``, ``discriminate`` and
@@ -80,7 +83,13 @@ class GAN(keras.Model):
         latent_dim: size of the noise vector; defaults to
             ``generator.latent_dim``.
         d_steps: discriminator updates per generator update (``n_critic`` in
-            the WGAN papers). Each uses the same real batch and fresh noise.
+            the WGAN papers), each with fresh noise.
+        fresh_real_batches: with ``d_steps > 1``, give each discriminator
+            update its own real batch, as Algorithm 1 of the WGAN papers
+            does; the input stream then yields ``d_steps`` batches per step,
+            as ``[batch, d_steps, H, W, C]`` (labels ``[batch, d_steps]``):
+            ``zoo.data.make_dataset(..., group=model.real_batches_per_step)``.
+            False: every update of a step reuses the step's one real batch.
         adversarial_loss: a name from ``zoo.losses.LOSSES``: ``"minimax"``
             (Goodfellow et al. 2014, saturating), ``"non_saturating"``,
             ``"least_squares"``, ``"wasserstein"`` or ``"hinge"``.
@@ -132,6 +141,7 @@ class GAN(keras.Model):
         discriminator,
         latent_dim=None,
         d_steps=1,
+        fresh_real_batches=False,
         adversarial_loss="non_saturating",
         seed=None,
         unrolled_steps=0,
@@ -151,6 +161,7 @@ class GAN(keras.Model):
         self.discriminator = discriminator
         self.latent_dim = int(latent_dim or generator.latent_dim)
         self.d_steps = int(d_steps)
+        self.fresh_real_batches = bool(fresh_real_batches)
         self.adversarial_loss = adversarial_loss
         # None: the architecture overrides both loss hooks itself (EBGAN).
         self._discriminator_loss_fn, self._generator_loss_fn = (
@@ -496,17 +507,67 @@ class GAN(keras.Model):
             images, labels = data, None
         return images, labels
 
+    @property
+    def real_batches_per_step(self):
+        """Real batches one train step consumes: ``d_steps`` with
+        ``fresh_real_batches``, else 1. Streams group that many batches per
+        element (``zoo.data.make_dataset(group=...)``)."""
+        return self.d_steps if self.fresh_real_batches else 1
+
+    def split_real_batches(self, real, labels):
+        """The real batch (and labels) of each discriminator update.
+
+        ``real`` is ``[batch, H, W, C]`` (reused by every update) or, with
+        ``real_batches_per_step = k > 1``, ``[batch, k, H, W, C]``, of which
+        update ``i`` takes ``real[:, i]``. Grouping along axis 1 rather than
+        the batch axis keeps each update's batch the same global batch when
+        a strategy splits the input across replicas.
+        """
+        groups = self.real_batches_per_step
+        expected_rank = len(self.generator.output_shape) + (1 if groups > 1 else 0)
+        if groups > 1:
+            wanted = (
+                f"[batch, {groups}, H, W, C]: {groups} real batches per step, one per "
+                "discriminator update (fresh_real_batches=True); build the stream with "
+                f"zoo.data.make_dataset(..., group={groups}) or pass "
+                "fresh_real_batches=False"
+            )
+        else:
+            wanted = "[batch, H, W, C]"
+        message = f"{type(self).__name__} expects real images {wanted}; got shape "
+        if real.shape.rank is None:
+            # A retrace with relaxed shapes: check the rank when it runs.
+            check = tf.debugging.assert_equal(
+                tf.rank(real), expected_rank, message=message + "another rank"
+            )
+            with tf.control_dependencies([check]):
+                real = tf.identity(real)
+            real.set_shape([None] * expected_rank)
+        if len(real.shape) != expected_rank or (
+            groups > 1 and real.shape[1] not in (None, groups)
+        ):
+            raise ValueError(message + f"{tuple(real.shape)}.")
+        if groups == 1:
+            return [real] * self.d_steps, [labels] * self.d_steps
+        label_groups = [None if labels is None else labels[:, i] for i in range(groups)]
+        return [real[:, i] for i in range(groups)], label_groups
+
     def train_step(self, data):
         real, labels = self.unpack_batch(data)
         real = ops.cast(real, self.compute_dtype)
-        batch_size = ops.shape(real)[0]
+        real_batches, label_batches = self.split_real_batches(real, labels)
+        batch_size = ops.shape(real_batches[0])[0]
         results = {}
-        for _ in range(self.d_steps):
-            results.update(self.discriminator_step(real, labels))
+        for real_batch, batch_labels in zip(real_batches, label_batches):
+            results.update(self.discriminator_step(real_batch, batch_labels))
+        # The generator's update uses the last batch's labels (and, unrolled,
+        # its images): the batch the discriminator saw most recently.
         if self.unrolled_steps:
-            results.update(self.generator_step(batch_size, labels, real=real))
+            results.update(
+                self.generator_step(batch_size, label_batches[-1], real=real_batches[-1])
+            )
         else:
-            results.update(self.generator_step(batch_size, labels))
+            results.update(self.generator_step(batch_size, label_batches[-1]))
         for name, value in results.items():
             self.trackers[name].update_state(value)
         return {name: tracker.result() for name, tracker in self.trackers.items()}
@@ -561,6 +622,7 @@ class GAN(keras.Model):
             "discriminator": keras.saving.serialize_keras_object(self.discriminator),
             "latent_dim": self.latent_dim,
             "d_steps": self.d_steps,
+            "fresh_real_batches": self.fresh_real_batches,
             "adversarial_loss": self.adversarial_loss,
             "seed": self.seed,
             "unrolled_steps": self.unrolled_steps,

@@ -144,20 +144,28 @@ def make_dataset(
     start_step: int = 0,
     repeat: bool = True,
     with_labels: bool = False,
+    group: int = 1,
 ) -> tf.data.Dataset:
     """Training stream of batches of exactly ``batch_size`` examples.
 
     ``images`` is uint8 [N, H, W, C]; each element is float32 images
     [batch_size, H, W, C] in [-1, 1], or (images, int64 labels [batch_size])
     when ``with_labels``. Epoch e visits a permutation seeded by (seed, e) and
-    drops its last N % batch_size examples. The element at position i of the
-    stream is global step ``start_step + i`` of that sequence, so a stream
-    started at ``start_step`` continues an interrupted one with no lost or
-    repeated step. Without ``repeat`` the stream ends with the epoch that
-    contains ``start_step``.
+    drops its last N % (batch_size * group) examples. The element at position
+    i of the stream is global step ``start_step + i`` of that sequence, so a
+    stream started at ``start_step`` continues an interrupted one with no
+    lost or repeated step. Without ``repeat`` the stream ends with the epoch
+    that contains ``start_step``.
+
+    With ``group = k > 1`` each element holds k distinct batches, as images
+    [batch_size, k, H, W, C] (labels [batch_size, k]): one per discriminator
+    update of a model with ``fresh_real_batches`` (its
+    ``real_batches_per_step``), and an epoch has N // (batch_size * k) steps.
     """
     _check_arrays(images, labels)
-    steps = steps_per_epoch(len(images), batch_size)
+    if not isinstance(group, (int, np.integer)) or group < 1:
+        raise DatasetError(f"group must be an int >= 1, got {group!r}")
+    steps = steps_per_epoch(len(images), batch_size * group)
     if not isinstance(start_step, (int, np.integer)) or start_step < 0:
         raise DatasetError(f"start_step must be an int >= 0, got {start_step!r}")
     if with_labels and labels is None:
@@ -165,8 +173,10 @@ def make_dataset(
 
     start_epoch, steps_to_skip = divmod(int(start_step), steps)
     index_batches = _index_batches(
-        len(images), batch_size, steps, shuffle, seed, start_epoch, repeat
+        len(images), batch_size * group, steps, shuffle, seed, start_epoch, repeat
     ).skip(steps_to_skip)
+    if group > 1:
+        index_batches = index_batches.map(lambda indices: tf.reshape(indices, [batch_size, group]))
 
     # The uint8 arrays live once in host memory (4x smaller than float32);
     # each batch is gathered by index and only then converted to float.
@@ -201,6 +211,7 @@ def load_dataset(
     start_step: int = 0,
     with_labels: bool = False,
     repeat: bool = True,
+    group: int = 1,
 ) -> tuple[tf.data.Dataset, DatasetInfo]:
     """``load_arrays`` + checks + ``make_dataset``.
 
@@ -219,6 +230,7 @@ def load_dataset(
         start_step=start_step,
         repeat=repeat,
         with_labels=with_labels,
+        group=group,
     )
     info = DatasetInfo(
         name=name,
@@ -226,7 +238,7 @@ def load_dataset(
         num_examples=len(images),
         image_shape=tuple(int(d) for d in images.shape[1:]),
         num_classes=None if labels is None or len(labels) == 0 else int(labels.max()) + 1,
-        steps_per_epoch=len(images) // batch_size,
+        steps_per_epoch=len(images) // (batch_size * group),
     )
     return stream, info
 

@@ -135,14 +135,7 @@ def run(architecture, preset):
         dataset, FLAGS.split, FLAGS.data_dir, image_size=image_shape[0] if resize else None
     )
     data.check_image_shape(images, image_shape, str(dataset))
-    steps_per_epoch = FLAGS.steps_per_epoch or data.steps_per_epoch(len(images), batch_size)
     with_labels = bool(getattr(model_class, "conditional", False))
-    print(
-        f"{architecture} ({preset}) on {dataset} {FLAGS.split}: {len(images)} images "
-        f"{tuple(images.shape[1:])}, batch {batch_size} over "
-        f"{strategy.num_replicas_in_sync} replica(s), {epochs} epochs x "
-        f"{steps_per_epoch} steps{', ' + policy if policy else ''}. Logs: {log_dir}"
-    )
 
     keras.utils.set_random_seed(FLAGS.seed)
     with strategy.scope():
@@ -162,6 +155,19 @@ def run(architecture, preset):
         }
         model.compile(jit_compile=FLAGS.jit_compile, **optimizers)
 
+    # A model with fresh_real_batches eats d_steps real batches per step.
+    group = model.real_batches_per_step
+    steps_per_epoch = FLAGS.steps_per_epoch or data.steps_per_epoch(
+        len(images), batch_size * group
+    )
+    real_per_step = f" ({group} real batches per step)" if group > 1 else ""
+    print(
+        f"{architecture} ({preset}) on {dataset} {FLAGS.split}: {len(images)} images "
+        f"{tuple(images.shape[1:])}, batch {batch_size}{real_per_step} over "
+        f"{strategy.num_replicas_in_sync} replica(s), {epochs} epochs x "
+        f"{steps_per_epoch} steps{', ' + policy if policy else ''}. Logs: {log_dir}"
+    )
+
     def make_stream(start_step):
         return data.make_dataset(
             images,
@@ -170,6 +176,7 @@ def run(architecture, preset):
             seed=FLAGS.seed,
             start_step=start_step,
             with_labels=with_labels,
+            group=group,
         )
 
     sample_labels = None
@@ -203,6 +210,7 @@ def run(architecture, preset):
                 "dataset": str(dataset),
                 "split": FLAGS.split,
                 "batch_size": batch_size,
+                "real_batches_per_step": group,
                 "epochs": epochs,
                 "steps_per_epoch": steps_per_epoch,
                 "command": command,

@@ -27,8 +27,9 @@ Training uses the hyperparameters of the authors' released configuration
 for unconditional CIFAR-10 (pfnet-research/sngan_projection,
 ``sn_cifar10_unconditional.yml``, written for their ResNet networks): hinge
 loss (the paper's eq. 16-17), ``n_dis = 5`` discriminator updates per
-generator update, Adam(2e-4, beta_1=0.0, beta_2=0.9) for both players,
-batch 64. That configuration also decays the learning rates linearly to 0
+generator update, each on its own real batch (``fresh_real_batches``), and
+Adam(2e-4, beta_1=0.0, beta_2=0.9) for both players, batch 64. That
+configuration also decays the learning rates linearly to 0
 over training, which is not done here.
 """
 
@@ -186,6 +187,9 @@ class SNGAN(GAN):
         generator: noise ``[batch, latent_dim]`` -> images ``[batch, H, W, C]``.
         discriminator: images -> logits ``[batch, 1]``, spectrally normalised.
         d_steps: ``n_dis``, discriminator updates per generator update (5).
+        fresh_real_batches: a new real batch for each discriminator update,
+            as in the released code's updater (True); False reuses one per
+            train step.
         adversarial_loss: ``"hinge"`` (the paper's eq. 16-17); the paper's
             CNN experiments also use ``"non_saturating"``.
         **kwargs: the remaining ``zoo.base.GAN`` arguments.
@@ -216,15 +220,25 @@ class SNGAN(GAN):
             "description": "32x32 RGB (CIFAR-10): the paper's standard CNN, "
             "4x4x512 seed; 50k generator updates at batch 64 as released.",
             "image_shape": (32, 32, 3),
-            "training": {"dataset": "cifar10", "epochs": 64},
+            # 321 epochs x 156 steps (50,000 // (64 x 5)) ~ 50k updates.
+            "training": {"dataset": "cifar10", "epochs": 321},
         },
     }
 
-    def __init__(self, generator, discriminator, d_steps=5, adversarial_loss="hinge", **kwargs):
+    def __init__(
+        self,
+        generator,
+        discriminator,
+        d_steps=5,
+        fresh_real_batches=True,
+        adversarial_loss="hinge",
+        **kwargs,
+    ):
         super().__init__(
             generator,
             discriminator,
             d_steps=d_steps,
+            fresh_real_batches=fresh_real_batches,
             adversarial_loss=adversarial_loss,
             **kwargs,
         )

@@ -12,8 +12,11 @@ optimizers such as Adam unstable here), batch 64. The networks are DCGAN's
 (``zoo.dcgan``), as in the paper's main experiments; the critic outputs an
 unbounded score instead of a logit.
 
-Each critic update of a train step reuses the step's real batch with fresh
-noise (``zoo.base.GAN``); Algorithm 1 draws a new real batch each time.
+As in Algorithm 1, each critic update draws its own real batch
+(``fresh_real_batches``): one train step consumes ``n_critic`` real batches,
+fed as ``[batch, n_critic, H, W, C]`` (``zoo.data.make_dataset(group=5)``;
+the recipes do this), and one epoch is ``N // (batch * n_critic)`` generator
+updates.
 """
 
 import keras
@@ -35,6 +38,8 @@ class WGAN(GAN):
         clip_value: ``c``; every trainable critic weight is clipped to
             ``[-c, c]`` after each critic update (0.01 in the paper).
         d_steps: ``n_critic``, critic updates per generator update (5).
+        fresh_real_batches: a new real batch for each critic update, as in
+            Algorithm 1 (True); False reuses one per train step.
         adversarial_loss: ``"wasserstein"`` (critic ``D(G(z)) - D(x)``,
             generator ``-D(G(z))``); other names from ``zoo.losses`` train a
             weight-clipped discriminator with that loss instead.
@@ -64,6 +69,7 @@ class WGAN(GAN):
         discriminator,
         clip_value=0.01,
         d_steps=5,
+        fresh_real_batches=True,
         adversarial_loss="wasserstein",
         **kwargs,
     ):
@@ -73,6 +79,7 @@ class WGAN(GAN):
             generator,
             discriminator,
             d_steps=d_steps,
+            fresh_real_batches=fresh_real_batches,
             adversarial_loss=adversarial_loss,
             **kwargs,
         )

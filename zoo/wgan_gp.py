@@ -42,6 +42,8 @@ class WGANGP(GAN):
             contain batch normalization.
         gp_weight: ``lambda``, the weight of the gradient penalty (10).
         d_steps: ``n_critic``, critic updates per generator update (5).
+        fresh_real_batches: a new real batch for each critic update, as in
+            the paper's Algorithm 1 (True); False reuses one per train step.
         adversarial_loss: ``"wasserstein"``, or another name from
             ``zoo.losses`` to add the penalty to that loss instead.
         **kwargs: the remaining ``zoo.base.GAN`` arguments.
@@ -81,6 +83,7 @@ class WGANGP(GAN):
         discriminator,
         gp_weight=10.0,
         d_steps=5,
+        fresh_real_batches=True,
         adversarial_loss="wasserstein",
         **kwargs,
     ):
@@ -94,6 +97,7 @@ class WGANGP(GAN):
             generator,
             discriminator,
             d_steps=d_steps,
+            fresh_real_batches=fresh_real_batches,
             adversarial_loss=adversarial_loss,
             **kwargs,
         )
