@@ -53,6 +53,7 @@ from keras import ops
 
 from zoo import base
 from zoo.base import GAN
+from zoo.networks import Network
 from zoo.registry import register
 
 
@@ -70,7 +71,7 @@ def _hidden_layers(x, hidden_units):
 
 
 @keras.saving.register_keras_serializable(package="zoo")
-class AAEEncoder(keras.Model):
+class AAEEncoder(Network):
     """Deterministic encoder ``q(z|x)``: images ``[batch, H, W, C]`` -> codes
     ``[batch, latent_dim]`` (float32, linear output).
 
@@ -92,22 +93,9 @@ class AAEEncoder(keras.Model):
         self.latent_dim = int(latent_dim)
         self.hidden_units = tuple(hidden_units)
 
-    def get_config(self):
-        return {
-            "name": self.name,
-            "trainable": self.trainable,
-            "image_shape": self.image_shape,
-            "latent_dim": self.latent_dim,
-            "hidden_units": self.hidden_units,
-        }
-
-    @classmethod
-    def from_config(cls, config):
-        return cls(**config)
-
 
 @keras.saving.register_keras_serializable(package="zoo")
-class AAEDecoder(keras.Model):
+class AAEDecoder(Network):
     """Decoder ``p(x|z)``: codes ``[batch, latent_dim]`` -> images
     ``[batch, H, W, C]`` in ``[-1, 1]``.
 
@@ -134,22 +122,9 @@ class AAEDecoder(keras.Model):
         self.latent_dim = int(latent_dim)
         self.hidden_units = tuple(hidden_units)
 
-    def get_config(self):
-        return {
-            "name": self.name,
-            "trainable": self.trainable,
-            "image_shape": self.image_shape,
-            "latent_dim": self.latent_dim,
-            "hidden_units": self.hidden_units,
-        }
-
-    @classmethod
-    def from_config(cls, config):
-        return cls(**config)
-
 
 @keras.saving.register_keras_serializable(package="zoo")
-class LatentDiscriminator(keras.Model):
+class LatentDiscriminator(Network):
     """Discriminator on codes: ``[batch, latent_dim]`` -> logits ``[batch, 1]``,
     high for samples of the prior, low for encoded images.
 
@@ -167,18 +142,6 @@ class LatentDiscriminator(keras.Model):
         super().__init__(inputs=codes, outputs=logits, **kwargs)
         self.latent_dim = int(latent_dim)
         self.hidden_units = tuple(hidden_units)
-
-    def get_config(self):
-        return {
-            "name": self.name,
-            "trainable": self.trainable,
-            "latent_dim": self.latent_dim,
-            "hidden_units": self.hidden_units,
-        }
-
-    @classmethod
-    def from_config(cls, config):
-        return cls(**config)
 
 
 PRIORS = ("normal", "gaussian_mixture")

@@ -32,6 +32,7 @@ from keras import ops
 from zoo import layers
 from zoo.base import GAN
 from zoo.dcgan import upsample_to_image, upsampling_plan, weight_init
+from zoo.networks import Network
 from zoo.registry import register
 
 
@@ -53,7 +54,7 @@ def _one_hot(labels, num_classes):
 
 
 @keras.saving.register_keras_serializable(package="zoo")
-class ConditionalGenerator(keras.Model):
+class ConditionalGenerator(Network):
     """Generator ``G(z | y)``: ``{"noise": [batch, latent_dim] float32,
     "labels": [batch] int32}`` -> images ``[batch, H, W, C]`` in ``[-1, 1]``.
 
@@ -95,24 +96,9 @@ class ConditionalGenerator(keras.Model):
         self.base_filters = base_filters
         self.kernel_size = kernel_size
 
-    def get_config(self):
-        return {
-            "name": self.name,
-            "trainable": self.trainable,
-            "image_shape": self.image_shape,
-            "num_classes": self.num_classes,
-            "latent_dim": self.latent_dim,
-            "base_filters": self.base_filters,
-            "kernel_size": self.kernel_size,
-        }
-
-    @classmethod
-    def from_config(cls, config):
-        return cls(**config)
-
 
 @keras.saving.register_keras_serializable(package="zoo")
-class ConditionalDiscriminator(keras.Model):
+class ConditionalDiscriminator(Network):
     """Discriminator ``D(x | y)``: ``{"images": [batch, H, W, C],
     "labels": [batch] int32}`` -> logits ``[batch, 1]``.
 
@@ -168,21 +154,6 @@ class ConditionalDiscriminator(keras.Model):
         self.base_filters = base_filters
         self.kernel_size = kernel_size
         self.batch_norm = batch_norm
-
-    def get_config(self):
-        return {
-            "name": self.name,
-            "trainable": self.trainable,
-            "image_shape": self.image_shape,
-            "num_classes": self.num_classes,
-            "base_filters": self.base_filters,
-            "kernel_size": self.kernel_size,
-            "batch_norm": self.batch_norm,
-        }
-
-    @classmethod
-    def from_config(cls, config):
-        return cls(**config)
 
 
 def _require_labels(labels):

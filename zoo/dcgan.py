@@ -17,6 +17,7 @@ import keras
 
 from zoo.base import GAN
 from zoo import layers
+from zoo.networks import Network
 from zoo.registry import register
 
 
@@ -100,7 +101,7 @@ def upsample_to_image(
 
 
 @keras.saving.register_keras_serializable(package="zoo")
-class DCGANGenerator(keras.Model):
+class DCGANGenerator(Network):
     """DCGAN generator: noise ``[batch, latent_dim]`` -> images ``[batch, H, W, C]``
     in ``[-1, 1]``.
 
@@ -131,23 +132,9 @@ class DCGANGenerator(keras.Model):
         self.base_filters = base_filters
         self.kernel_size = kernel_size
 
-    def get_config(self):
-        return {
-            "name": self.name,
-            "trainable": self.trainable,
-            "image_shape": self.image_shape,
-            "latent_dim": self.latent_dim,
-            "base_filters": self.base_filters,
-            "kernel_size": self.kernel_size,
-        }
-
-    @classmethod
-    def from_config(cls, config):
-        return cls(**config)
-
 
 @keras.saving.register_keras_serializable(package="zoo")
-class DCGANDiscriminator(keras.Model):
+class DCGANDiscriminator(Network):
     """DCGAN discriminator: images ``[batch, H, W, C]`` -> logits ``[batch, 1]``.
 
     Stride-2 convolutions with ``base_filters * 2**i`` channels halve the image
@@ -207,21 +194,6 @@ class DCGANDiscriminator(keras.Model):
         self.kernel_size = kernel_size
         self.batch_norm = batch_norm
         self.spectral_norm = spectral_norm
-
-    def get_config(self):
-        return {
-            "name": self.name,
-            "trainable": self.trainable,
-            "image_shape": self.image_shape,
-            "base_filters": self.base_filters,
-            "kernel_size": self.kernel_size,
-            "batch_norm": self.batch_norm,
-            "spectral_norm": self.spectral_norm,
-        }
-
-    @classmethod
-    def from_config(cls, config):
-        return cls(**config)
 
 
 @register("dcgan")

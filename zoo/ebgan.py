@@ -40,11 +40,12 @@ from zoo.dcgan import (
     upsampling_plan,
     weight_init,
 )
+from zoo.networks import Network
 from zoo.registry import register
 
 
 @keras.saving.register_keras_serializable(package="zoo")
-class AutoEncoderDiscriminator(keras.Model):
+class AutoEncoderDiscriminator(Network):
     """EBGAN's discriminator: images ``[batch, H, W, C]`` ->
     ``{"reconstruction": [batch, H, W, C], "embedding": [batch, embedding_dim]}``,
     both float32.
@@ -112,20 +113,6 @@ class AutoEncoderDiscriminator(keras.Model):
         self.base_filters = base_filters
         self.embedding_dim = embedding_dim
         self.kernel_size = kernel_size
-
-    def get_config(self):
-        return {
-            "name": self.name,
-            "trainable": self.trainable,
-            "image_shape": self.image_shape,
-            "base_filters": self.base_filters,
-            "embedding_dim": self.embedding_dim,
-            "kernel_size": self.kernel_size,
-        }
-
-    @classmethod
-    def from_config(cls, config):
-        return cls(**config)
 
 
 def global_batch(values):

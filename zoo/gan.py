@@ -16,11 +16,12 @@ import keras
 
 from zoo.base import GAN
 from zoo import layers
+from zoo.networks import Network
 from zoo.registry import register
 
 
 @keras.saving.register_keras_serializable(package="zoo")
-class MLPGenerator(keras.Model):
+class MLPGenerator(Network):
     """Fully connected generator: noise ``[batch, latent_dim]`` -> images
     ``[batch, H, W, C]`` in ``[-1, 1]``.
 
@@ -52,22 +53,9 @@ class MLPGenerator(keras.Model):
         self.latent_dim = latent_dim
         self.hidden_units = tuple(hidden_units)
 
-    def get_config(self):
-        return {
-            "name": self.name,
-            "trainable": self.trainable,
-            "image_shape": self.image_shape,
-            "latent_dim": self.latent_dim,
-            "hidden_units": self.hidden_units,
-        }
-
-    @classmethod
-    def from_config(cls, config):
-        return cls(**config)
-
 
 @keras.saving.register_keras_serializable(package="zoo")
-class MLPDiscriminator(keras.Model):
+class MLPDiscriminator(Network):
     """Fully connected discriminator: images ``[batch, H, W, C]`` -> logits
     ``[batch, 1]``.
 
@@ -97,19 +85,6 @@ class MLPDiscriminator(keras.Model):
         self.image_shape = image_shape
         self.hidden_units = tuple(hidden_units)
         self.dropout = dropout
-
-    def get_config(self):
-        return {
-            "name": self.name,
-            "trainable": self.trainable,
-            "image_shape": self.image_shape,
-            "hidden_units": self.hidden_units,
-            "dropout": self.dropout,
-        }
-
-    @classmethod
-    def from_config(cls, config):
-        return cls(**config)
 
 
 @register("gan")

@@ -39,6 +39,7 @@ import keras
 from zoo import layers
 from zoo.base import GAN
 from zoo.dcgan import upsampling_plan
+from zoo.networks import Network
 from zoo.registry import register
 
 
@@ -52,7 +53,7 @@ def _check_image_shape(image_shape):
 
 
 @keras.saving.register_keras_serializable(package="zoo")
-class SNGANGenerator(keras.Model):
+class SNGANGenerator(Network):
     """The paper's standard CNN generator: noise ``[batch, latent_dim]`` ->
     images ``[batch, H, W, C]`` in ``[-1, 1]``.
 
@@ -92,22 +93,9 @@ class SNGANGenerator(keras.Model):
         self.latent_dim = latent_dim
         self.base_filters = base_filters
 
-    def get_config(self):
-        return {
-            "name": self.name,
-            "trainable": self.trainable,
-            "image_shape": self.image_shape,
-            "latent_dim": self.latent_dim,
-            "base_filters": self.base_filters,
-        }
-
-    @classmethod
-    def from_config(cls, config):
-        return cls(**config)
-
 
 @keras.saving.register_keras_serializable(package="zoo")
-class SNGANDiscriminator(keras.Model):
+class SNGANDiscriminator(Network):
     """The paper's standard CNN discriminator, every layer spectrally
     normalised: images ``[batch, H, W, C]`` -> logits ``[batch, 1]``.
 
@@ -161,20 +149,6 @@ class SNGANDiscriminator(keras.Model):
         self.base_filters = base_filters
         self.power_iterations = power_iterations
         self.negative_slope = negative_slope
-
-    def get_config(self):
-        return {
-            "name": self.name,
-            "trainable": self.trainable,
-            "image_shape": self.image_shape,
-            "base_filters": self.base_filters,
-            "power_iterations": self.power_iterations,
-            "negative_slope": self.negative_slope,
-        }
-
-    @classmethod
-    def from_config(cls, config):
-        return cls(**config)
 
 
 @register("sngan")

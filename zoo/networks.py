@@ -1,0 +1,46 @@
+"""``Network``: the base class of every generator, discriminator and encoder.
+
+A zoo network is a Functional ``keras.Model`` subclass whose constructor
+builds the graph from a few explicit arguments (keras-hub style). Its config
+is exactly those arguments: ``Network.get_config`` reads each constructor
+parameter back from the attribute of the same name, and ``from_config`` calls
+the constructor with them, so ``load_model`` rebuilds the same class. A
+subclass only has to store every constructor argument as ``self.<name>``
+after ``super().__init__(inputs=..., outputs=...)``; a missing one is a clear
+error at ``get_config`` time, not a silently incomplete config.
+"""
+
+import inspect
+
+import keras
+
+_SKIPPED_KINDS = (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD)
+
+
+class Network(keras.Model):
+    """A Functional model configured by its constructor arguments."""
+
+    @classmethod
+    def constructor_arguments(cls):
+        """Names of ``__init__``'s explicit parameters, in order."""
+        parameters = inspect.signature(cls.__init__).parameters
+        return [
+            name
+            for name, parameter in parameters.items()
+            if name != "self" and parameter.kind not in _SKIPPED_KINDS
+        ]
+
+    def get_config(self):
+        config = {"name": self.name, "trainable": self.trainable}
+        for name in self.constructor_arguments():
+            if not hasattr(self, name):
+                raise AttributeError(
+                    f"{type(self).__name__} must store its constructor argument "
+                    f"{name!r} as self.{name} for get_config."
+                )
+            config[name] = getattr(self, name)
+        return config
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)
