@@ -1,5 +1,10 @@
 """Checks every architecture's test file runs on its own model.
 
+* ``assert_train_step_updates_both_players``: one ``train_on_batch`` changes
+  every trainable weight of both networks (but those named as exempt).
+* ``assert_each_step_updates_only_its_player``: a discriminator step leaves
+  the generator's trainable weights alone, and the other way round.
+
 * ``assert_replicas_match``: one ``fit`` step on two replicas
   (MirroredStrategy over the two logical CPUs of conftest.py) gives the same
   weights as on one device with the same global batch and noise.
@@ -63,6 +68,46 @@ def mirrored(num_replicas):
         devices = [f"/cpu:{i}" for i in range(num_replicas)]
         _STRATEGIES[num_replicas] = tf.distribute.MirroredStrategy(devices)
     return _STRATEGIES[num_replicas]
+
+
+def values(variables):
+    """Copies of the variables' current values."""
+    return [np.array(v.numpy()) for v in variables]
+
+
+def assert_train_step_updates_both_players(model, batch, exempt=()):
+    """One ``train_on_batch``: finite losses; every trainable weight of both
+    networks moves, except the paths in ``exempt`` (which must not).
+    Returns the logs."""
+    networks = (model.generator, model.discriminator)
+    before = [values(network.trainable_weights) for network in networks]
+    logs = model.train_on_batch(batch, return_dict=True)
+    assert all(np.isfinite(v) for v in logs.values()), logs
+    for network, start in zip(networks, before):
+        for old, weight in zip(start, network.trainable_weights):
+            if weight.path in exempt:
+                np.testing.assert_array_equal(old, weight.numpy(), err_msg=weight.path)
+            else:
+                assert not np.array_equal(old, weight.numpy()), weight.path
+    return logs
+
+
+def assert_each_step_updates_only_its_player(model, real, batch_size):
+    """``discriminator_step(real)`` changes only the discriminator's trainable
+    weights, ``generator_step(batch_size)`` only the generator's. (Running in
+    training mode does move both networks' batch-norm statistics, as in any
+    GAN: those are not trainable.)"""
+    generator, discriminator = model.generator, model.discriminator
+    g_before, d_before = values(generator.trainable_weights), values(discriminator.trainable_weights)
+    model.discriminator_step(tf.constant(real))
+    for before, after in zip(g_before, generator.trainable_weights):
+        np.testing.assert_array_equal(before, after.numpy(), err_msg=after.path)
+    assert any(not np.array_equal(b, v.numpy()) for b, v in zip(d_before, discriminator.trainable_weights))
+    d_before = values(discriminator.trainable_weights)
+    model.generator_step(batch_size)
+    for before, after in zip(d_before, discriminator.trainable_weights):
+        np.testing.assert_array_equal(before, after.numpy(), err_msg=after.path)
+    assert any(not np.array_equal(b, v.numpy()) for b, v in zip(g_before, generator.trainable_weights))
 
 
 def _weights(model):

@@ -45,3 +45,13 @@ def test_every_zoo_network_is_a_network():
             if network is not None:
                 assert isinstance(network, Network), (name, role)
                 assert type(network).from_config(network.get_config()).get_config() == network.get_config()
+
+
+def test_square_image_shape_names_the_model_and_the_shape():
+    from zoo.networks import square_image_shape
+
+    assert square_image_shape([28, 28, 1], "DCGAN") == (28, 28, 1)
+    with pytest.raises(ValueError, match=r"EBGAN expects square images .* got \(28, 32, 1\)"):
+        square_image_shape((28, 32, 1), "EBGAN")
+    with pytest.raises(ValueError, match=r"got \(28, 28\)"):
+        square_image_shape((28, 28), "DCGAN")

@@ -32,17 +32,9 @@ from keras import ops
 from zoo import layers
 from zoo.base import GAN
 from zoo.dcgan import upsample_to_image, upsampling_plan, weight_init
-from zoo.networks import Network
+from zoo.networks import Network, square_image_shape
 from zoo.registry import register
 
-
-def _check_image_shape(image_shape):
-    image_shape = tuple(int(d) for d in image_shape)
-    if len(image_shape) != 3 or image_shape[0] != image_shape[1]:
-        raise ValueError(
-            f"CGAN expects square images (H, W, C) with H == W; got {image_shape}."
-        )
-    return image_shape
 
 
 def _one_hot(labels, num_classes):
@@ -79,7 +71,7 @@ class ConditionalGenerator(Network):
         kernel_size=5,
         **kwargs,
     ):
-        image_shape = _check_image_shape(image_shape)
+        image_shape = square_image_shape(image_shape, "CGAN")
         noise = keras.Input((latent_dim,), name="noise")
         labels = keras.Input((), dtype="int32", name="labels")
         x = keras.layers.Concatenate(name="noise_and_label")(
@@ -123,7 +115,7 @@ class ConditionalDiscriminator(Network):
         batch_norm=True,
         **kwargs,
     ):
-        image_shape = _check_image_shape(image_shape)
+        image_shape = square_image_shape(image_shape, "CGAN")
         _, stages = upsampling_plan(image_shape[0])
 
         images = keras.Input(image_shape, name="images")

@@ -17,7 +17,7 @@ import keras
 
 from zoo.base import GAN
 from zoo import layers
-from zoo.networks import Network
+from zoo.networks import Network, square_image_shape
 from zoo.registry import register
 
 
@@ -43,14 +43,6 @@ def upsampling_plan(image_size):
         )
     return size, stages
 
-
-def _check_image_shape(image_shape):
-    image_shape = tuple(int(d) for d in image_shape)
-    if len(image_shape) != 3 or image_shape[0] != image_shape[1]:
-        raise ValueError(
-            f"DCGAN expects square images (H, W, C) with H == W; got {image_shape}."
-        )
-    return image_shape
 
 
 def upsample_to_image(
@@ -121,7 +113,7 @@ class DCGANGenerator(Network):
         kernel_size=5,
         **kwargs,
     ):
-        image_shape = _check_image_shape(image_shape)
+        image_shape = square_image_shape(image_shape, "DCGAN")
         noise = keras.Input((latent_dim,), name="noise")
         x = upsample_to_image(noise, image_shape, base_filters, kernel_size)
         # float32 output: tanh in float16 would quantise the images coarsely.
@@ -160,7 +152,7 @@ class DCGANDiscriminator(Network):
         spectral_norm=False,
         **kwargs,
     ):
-        image_shape = _check_image_shape(image_shape)
+        image_shape = square_image_shape(image_shape, "DCGAN")
         _, stages = upsampling_plan(image_shape[0])
 
         images = keras.Input(image_shape, name="images")

@@ -35,12 +35,11 @@ from zoo import layers, losses
 from zoo.base import GAN
 from zoo.dcgan import (
     DCGANGenerator,
-    _check_image_shape,
     upsample_to_image,
     upsampling_plan,
     weight_init,
 )
-from zoo.networks import Network
+from zoo.networks import Network, square_image_shape
 from zoo.registry import register
 
 
@@ -71,7 +70,7 @@ class AutoEncoderDiscriminator(Network):
         kernel_size=4,
         **kwargs,
     ):
-        image_shape = _check_image_shape(image_shape)
+        image_shape = square_image_shape(image_shape, "EBGAN")
         _, stages = upsampling_plan(image_shape[0])
 
         images = keras.Input(image_shape, name="images")

@@ -17,6 +17,17 @@ import keras
 _SKIPPED_KINDS = (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD)
 
 
+def square_image_shape(image_shape, owner):
+    """``image_shape`` as a tuple of 3 ints ``(H, W, C)`` with ``H == W``;
+    a ValueError naming ``owner`` (e.g. "DCGAN") and the shape otherwise."""
+    image_shape = tuple(int(d) for d in image_shape)
+    if len(image_shape) != 3 or image_shape[0] != image_shape[1]:
+        raise ValueError(
+            f"{owner} expects square images (H, W, C) with H == W; got {image_shape}."
+        )
+    return image_shape
+
+
 class Network(keras.Model):
     """A Functional model configured by its constructor arguments."""
 

@@ -39,17 +39,9 @@ import keras
 from zoo import layers
 from zoo.base import GAN
 from zoo.dcgan import upsampling_plan
-from zoo.networks import Network
+from zoo.networks import Network, square_image_shape
 from zoo.registry import register
 
-
-def _check_image_shape(image_shape):
-    image_shape = tuple(int(d) for d in image_shape)
-    if len(image_shape) != 3 or image_shape[0] != image_shape[1]:
-        raise ValueError(
-            f"SNGAN expects square images (H, W, C) with H == W; got {image_shape}."
-        )
-    return image_shape
 
 
 @keras.saving.register_keras_serializable(package="zoo")
@@ -65,7 +57,7 @@ class SNGANGenerator(Network):
     """
 
     def __init__(self, image_shape=(32, 32, 3), latent_dim=128, base_filters=64, **kwargs):
-        image_shape = _check_image_shape(image_shape)
+        image_shape = square_image_shape(image_shape, "SNGAN")
         seed_size, stages = upsampling_plan(image_shape[0])
 
         noise = keras.Input((latent_dim,), name="noise")
@@ -116,7 +108,7 @@ class SNGANDiscriminator(Network):
         negative_slope=0.1,
         **kwargs,
     ):
-        image_shape = _check_image_shape(image_shape)
+        image_shape = square_image_shape(image_shape, "SNGAN")
         _, stages = upsampling_plan(image_shape[0])
 
         def normalized(layer):
