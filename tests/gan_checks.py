@@ -187,6 +187,7 @@ _SERVE_SCRIPT = textwrap.dedent(
     s1 = sample(num_images=tf.constant(3), seed=tf.constant(5), **extra)["images"]
     s2 = sample(num_images=tf.constant(3), seed=tf.constant(5), **extra)["images"]
     assert s1.shape[0] == 3 and np.array_equal(s1.numpy(), s2.numpy())
+    np.save(args["out_sample"], s1.numpy())
     print("SERVED", out["images"].shape, out["images_uint8"].dtype.name)
     """
 )
@@ -208,6 +209,7 @@ def assert_served_without_zoo(model, tmp_path, inputs):
         "inputs": files,
         "out_images": os.path.join(tmp_path, "images.npy"),
         "out_uint8": os.path.join(tmp_path, "uint8.npy"),
+        "out_sample": os.path.join(tmp_path, "sample.npy"),
     }
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
     result = subprocess.run(
@@ -230,5 +232,12 @@ def assert_served_without_zoo(model, tmp_path, inputs):
     np.testing.assert_array_equal(
         served_uint8, np.clip(np.round((expected + 1) * 127.5), 0, 255).astype(np.uint8)
     )
+    # The `sample` signature draws the model's own prior: it equals
+    # model.generate(num_images, seed=seed).
+    if hasattr(model, "generate"):
+        labels = inputs["labels"][:3] if "labels" in inputs else None
+        np.testing.assert_allclose(
+            np.load(args["out_sample"]), model.generate(3, seed=5, labels=labels), atol=1e-5
+        )
     with open(os.path.join(export_dir, "metadata.json")) as f:
         return export_dir, json.load(f)

@@ -278,8 +278,19 @@ def test_served_savedmodel_is_the_decoder(tmp_path):
     model = small_aae()
     codes = np.random.default_rng(4).normal(size=(5, LATENT)).astype("float32")
     _, metadata = assert_served_without_zoo(model, tmp_path, {"noise": codes})
-    assert metadata["architecture"] == "aae"
+    assert metadata["architecture"] == "aae" and metadata["latent_prior"] == {"name": "normal"}
     assert metadata["latent_dim"] == LATENT and metadata["image_shape"] == [28, 28, 1]
+
+
+def test_served_sample_signature_draws_the_mixture_prior(tmp_path):
+    # assert_served_without_zoo checks `sample` against model.generate(seed=...),
+    # which decodes mixture codes; check those codes are the mixture's.
+    model = small_aae(prior="gaussian_mixture")
+    codes = model.latent_for_seed(400, [5, 0]).numpy()
+    nearest = np.linalg.norm(codes[:, None, :2] - mixture_means(10, LATENT)[None, :, :2], axis=-1).min(1)
+    assert np.all(nearest < 2.5) and np.linalg.norm(codes[:, :2], axis=-1).mean() > 3.0
+    _, metadata = assert_served_without_zoo(model, tmp_path, {"noise": codes[:5]})
+    assert metadata["latent_prior"] == {"name": "gaussian_mixture", "components": 10}
 
 
 def test_two_replicas_match_one_device():

@@ -115,3 +115,35 @@ def test_saved_model_and_keras_generators_sample_alike(tmp_path, conditional):
         assert images.shape == (20, 28, 28, 1) and images.dtype == np.uint8
         # Graph and eager float32 may differ in the last bit, which can move a rounding by one.
         assert np.abs(images.astype(int) - expected).max() <= 1
+
+
+def test_an_exported_mixture_prior_is_what_evaluation_samples(tmp_path):
+    # An AAE trained on the Gaussian-mixture prior decodes mixture codes, not
+    # N(0, I) noise: metadata.json records the prior and load_sampler uses it.
+    from zoo import export
+    from zoo.aae import AAE, AAEDecoder, AAEEncoder, LatentDiscriminator, mixture_means
+    from zoo.metrics.generator_io import draw_latent
+
+    keras.utils.set_random_seed(0)
+    model = AAE(
+        AAEDecoder((28, 28, 1), latent_dim=2, hidden_units=(8,)),
+        LatentDiscriminator(2, hidden_units=(8,)),
+        AAEEncoder((28, 28, 1), latent_dim=2, hidden_units=(8,)),
+        prior="gaussian_mixture",
+    )
+    export_dir = export.save_generator(model, tmp_path / "aae")
+    prior = {"name": "gaussian_mixture", "components": 10}
+    for path in (export_dir, f"{export_dir}/saved_model", f"{export_dir}/generator.keras"):
+        assert load_sampler(path).latent_prior == prior, path
+    codes = draw_latent(np.random.default_rng(0), 1000, 2, prior)
+    nearest = np.linalg.norm(codes[:, None] - mixture_means(10, 2)[None], axis=-1).min(1)
+    assert codes.dtype == np.float32 and np.all(nearest < 2.5)
+    sampler = load_sampler(f"{export_dir}/generator.keras")
+    expected = model.decode(draw_latent(np.random.default_rng(3), 6, 2, prior))
+    images = sample_uint8(sampler, 6, seed=3)
+    assert np.abs(images.astype(int) - quantize_to_uint8(expected)).max() <= 1
+    # A generator without metadata (not exported by the zoo) gets N(0, I).
+    model.generator.save(tmp_path / "bare.keras")
+    assert load_sampler(tmp_path / "bare.keras").latent_prior == {"name": "normal"}
+    with pytest.raises(ValueError, match="Unknown latent prior"):
+        draw_latent(np.random.default_rng(0), 2, 2, {"name": "laplace"})

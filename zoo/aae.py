@@ -172,7 +172,7 @@ def sample_prior(num, latent_dim, seed, prior="normal", num_components=10):
         prior: a name from ``PRIORS``.
         num_components: components of the ``"gaussian_mixture"`` prior.
     """
-    normal = tf.random.stateless_normal((num, latent_dim), seed=seed)
+    normal = tf.random.stateless_normal(tf.stack([num, latent_dim]), seed=seed)
     if prior == "normal":
         return normal
     components = tf.random.stateless_uniform(
@@ -330,16 +330,19 @@ class AAE(GAN):
             batch_size, self.latent_dim, seed, self.prior, self.prior_components
         )
 
-    def generate(self, num_images, seed=None, labels=None, batch_size=256):
-        """``num_images`` decoded prior samples ``[num_images, H, W, C]``;
-        reproducible with an int ``seed``."""
-        if seed is None:
-            codes = self.sample_latent(num_images)
-        else:
-            codes = sample_prior(
-                num_images, self.latent_dim, [int(seed), 0], self.prior, self.prior_components
-            )
-        return self.generate_from_noise(codes, labels, batch_size)
+    def latent_prior(self):
+        """``{"name": prior}``, plus ``"components"`` for the mixture."""
+        if self.prior == "gaussian_mixture":
+            return {"name": self.prior, "components": self.prior_components}
+        return {"name": self.prior}
+
+    def latent_for_seed(self, num_images, seed):
+        """Stateless prior codes ``[num_images, latent_dim]`` for a ``[2]``
+        int seed (``sample_prior``): what ``generate(seed=...)`` decodes and
+        the exported ``sample`` signature draws."""
+        return sample_prior(
+            num_images, self.latent_dim, seed, self.prior, self.prior_components
+        )
 
     def encode(self, images, batch_size=256):
         """Codes float32 ``[N, latent_dim]`` of images ``[N, H, W, C]`` in

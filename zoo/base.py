@@ -585,17 +585,35 @@ class GAN(keras.Model):
     def call(self, noise, training=False):
         return self.export_generator(noise, training=training)
 
+    def latent_prior(self):
+        """The generator's input distribution, as recorded in metadata.json
+        and used by ``zoo.evaluate``: ``{"name": "normal"}`` (N(0, I))."""
+        return {"name": "normal"}
+
+    def latent_for_seed(self, num_images, seed):
+        """Stateless generator input ``[num_images, latent_dim]`` for a
+        ``[2]`` int seed: the same seed gives the same noise anywhere.
+
+        Standard normal here (``[s, 0]`` gives ``noise_for_seed(..., s)``);
+        a model with another prior (AAE) overrides it. Pure TensorFlow ops,
+        so the exported ``sample`` signature can use it without the zoo.
+        """
+        return tf.random.stateless_normal(
+            tf.stack([num_images, self.latent_dim]), seed=seed
+        )
+
     def generate(self, num_images, seed=None, labels=None, batch_size=256):
         """``num_images`` samples, float32 ``[num_images, H, W, C]`` in [-1, 1].
 
-        With an int ``seed`` the noise is ``noise_for_seed(num_images, ...)``
-        and the result is reproducible; without one, noise comes from the
-        model's own stream.
+        With an int ``seed`` the noise is ``latent_for_seed(num_images,
+        [seed, 0])`` and the result is reproducible (it equals the exported
+        ``sample`` signature's); without one, noise comes from the model's
+        own stream.
         """
         if seed is None:
             noise = self.sample_latent(num_images)
         else:
-            noise = noise_for_seed(num_images, self.latent_dim, seed)
+            noise = self.latent_for_seed(num_images, [int(seed), 0])
         return self.generate_from_noise(noise, labels, batch_size)
 
     def generate_from_noise(self, noise, labels=None, batch_size=256):

@@ -55,7 +55,7 @@ class TensorBoardLogger(keras.callbacks.Callback):
         sample_every: write a sample grid each this many steps (and at the
             end of every epoch).
         num_samples: images in the grid.
-        sample_seed: seed of the fixed noise batch (see ``noise_for_seed``):
+        sample_seed: seed of the fixed noise batch (``GAN.latent_for_seed``):
             the same images evolve across the run, and across resumes.
         labels: for conditional models, the labels of the grid's images.
     """

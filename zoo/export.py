@@ -14,10 +14,12 @@
     ``[0, 255]``, ready to encode as PNG.
   - ``sample``: inputs ``num_images`` int32 scalar and ``seed`` int32
     scalar (plus ``labels`` for conditional generators); draws the noise
-    itself (stateless: the same seed gives the same images); same outputs.
+    itself from the model's prior (``GAN.latent_for_seed(num_images,
+    [seed, 0])``: stateless, the same seed gives the same images, equal to
+    ``model.generate(num_images, seed=seed)``); same outputs.
 
-* ``metadata.json``: architecture, preset, latent size, image shape,
-  training step, and whatever the caller adds.
+* ``metadata.json``: architecture, preset, latent size, latent prior, image
+  shape, training step, and whatever the caller adds.
 """
 
 import json
@@ -49,8 +51,19 @@ def _input_specs(generator):
     return specs
 
 
-def export_saved_model(generator, path):
-    """Write ``generator`` as a SavedModel for TF Serving (see module doc)."""
+def _standard_normal(latent_dim):
+    def latent_for_seed(num_images, seed):
+        return tf.random.stateless_normal(tf.stack([num_images, latent_dim]), seed=seed)
+
+    return latent_for_seed
+
+
+def export_saved_model(generator, path, latent_for_seed=None):
+    """Write ``generator`` as a SavedModel for TF Serving (see module doc).
+
+    ``latent_for_seed(num_images, seed [2]) -> noise`` is what ``sample``
+    draws (pure TensorFlow ops); standard normal if None.
+    """
     specs = _input_specs(generator)
     names = [spec.name for spec in specs]
     if "noise" not in names:
@@ -58,6 +71,7 @@ def export_saved_model(generator, path):
             f"The generator must have an input named 'noise'; it has {names}."
         )
     latent_dim = int(specs[names.index("noise")].shape[-1])
+    latent_for_seed = latent_for_seed or _standard_normal(latent_dim)
     archive = keras.export.ExportArchive()
     archive.track(generator)
 
@@ -79,9 +93,7 @@ def export_saved_model(generator, path):
             ]
         )
         def sample(num_images, seed):
-            noise = tf.random.stateless_normal(
-                tf.stack([num_images, latent_dim]), seed=tf.stack([seed, 0])
-            )
+            noise = latent_for_seed(num_images, tf.stack([seed, 0]))
             return _serving_outputs(run({"noise": noise}))
 
     elif sorted(names) == ["labels", "noise"]:
@@ -99,9 +111,7 @@ def export_saved_model(generator, path):
             ]
         )
         def sample(num_images, seed, labels):
-            noise = tf.random.stateless_normal(
-                tf.stack([num_images, latent_dim]), seed=tf.stack([seed, 0])
-            )
+            noise = latent_for_seed(num_images, tf.stack([seed, 0]))
             return _serving_outputs(run({"noise": noise, "labels": labels}))
 
     else:
@@ -134,10 +144,15 @@ def save_generator(model, export_dir, metadata=None):
     shutil.rmtree(temp_dir, ignore_errors=True)
     os.makedirs(temp_dir)
     generator.save(os.path.join(temp_dir, "generator.keras"))
-    export_saved_model(generator, os.path.join(temp_dir, "saved_model"))
+    export_saved_model(
+        generator,
+        os.path.join(temp_dir, "saved_model"),
+        getattr(model, "latent_for_seed", None),
+    )
     info = {
         "architecture": getattr(model, "architecture", None),
         "latent_dim": int(generator.inputs[0].shape[-1]),
+        "latent_prior": model.latent_prior() if hasattr(model, "latent_prior") else {"name": "normal"},
         "image_shape": [int(d) for d in generator.outputs[0].shape[1:]],
         "inputs": [spec.name for spec in _input_specs(generator)],
     }

@@ -7,11 +7,16 @@ Two formats (see the project README's export section):
   [N]) to images float32 [N, H, W, C] in [-1, 1];
 * a SavedModel folder whose ``serving_default`` signature takes ``noise``
   (and ``labels``) and returns a dict with ``images`` in [-1, 1].
+
+The noise is N(0, I) unless ``metadata.json`` in the export folder (written
+by ``zoo.export.save_generator``) names another ``latent_prior``: the AAE's
+Gaussian mixture.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import json
 from pathlib import Path
 from typing import Callable
 
@@ -28,6 +33,7 @@ class Sampler:
     generate: Callable[[np.ndarray, np.ndarray | None], np.ndarray]
     latent_dim: int
     conditional: bool
+    latent_prior: dict = dataclasses.field(default_factory=lambda: {"name": "normal"})
 
 
 def _keras_sampler(model) -> Sampler:
@@ -60,27 +66,61 @@ def _saved_model_sampler(path: Path) -> Sampler:
     return Sampler(generate, int(specs["noise"].shape[-1]), conditional)
 
 
+def _exported_latent_prior(path: Path) -> dict:
+    """The ``latent_prior`` of ``metadata.json`` beside ``path`` (a
+    ``generator.keras`` or ``saved_model`` in an export folder, or the
+    folder itself); N(0, I) when there is none."""
+    for folder in (path, path.parent):
+        metadata = folder / "metadata.json"
+        if metadata.is_file():
+            prior = json.loads(metadata.read_text()).get("latent_prior", {"name": "normal"})
+            # Exports before the prior was recorded: a plain name or nothing.
+            return prior if isinstance(prior, dict) else {"name": str(prior)}
+    return {"name": "normal"}
+
+
 def load_sampler(path: str | Path) -> Sampler:
-    """A ``Sampler`` for a ``.keras`` generator file or a SavedModel folder."""
+    """A ``Sampler`` for a ``.keras`` generator file or a SavedModel folder
+    (or an export folder holding ``saved_model/``)."""
     path = Path(path)
+    if path.is_dir() and not (path / "saved_model.pb").is_file() and (path / "saved_model").is_dir():
+        path = path / "saved_model"
     if path.is_dir():
-        return _saved_model_sampler(path)
-    import keras
+        sampler = _saved_model_sampler(path)
+    else:
+        import keras
 
-    import zoo  # noqa: F401  (registers the zoo's custom layers for deserialisation)
+        import zoo  # noqa: F401  (registers the zoo's custom layers for deserialisation)
 
-    return _keras_sampler(keras.models.load_model(path, compile=False))
+        sampler = _keras_sampler(keras.models.load_model(path, compile=False))
+    sampler.latent_prior = _exported_latent_prior(path)
+    return sampler
+
+
+def draw_latent(rng: np.random.Generator, num: int, latent_dim: int, prior: dict) -> np.ndarray:
+    """float32 ``[num, latent_dim]`` from ``prior`` (see ``Sampler.latent_prior``)."""
+    normal = rng.standard_normal((num, latent_dim)).astype(np.float32)
+    if prior["name"] == "normal":
+        return normal
+    if prior["name"] == "gaussian_mixture":
+        from zoo import aae
+
+        components = rng.integers(0, prior["components"], num)
+        means = aae.mixture_means(prior["components"], latent_dim)[components]
+        return (means + aae.MIXTURE_STDDEV * normal).astype(np.float32)
+    raise ValueError(f"Unknown latent prior {prior!r} in the generator's metadata.json.")
 
 
 def sample_uint8(sampler: Sampler, num_samples: int, seed: int = 0, batch_size: int = 64,
                  num_classes: int = 10) -> np.ndarray:
     """``num_samples`` generated images, quantised to uint8 [N, H, W, C].
 
-    Noise is N(0, I) from ``numpy.random.default_rng(seed)``; conditional
-    generators get labels ``i % num_classes``, i.e. classes in equal shares.
+    Noise comes from ``numpy.random.default_rng(seed)``, N(0, I) or the
+    sampler's ``latent_prior``; conditional generators get labels
+    ``i % num_classes``, i.e. classes in equal shares.
     """
     rng = np.random.default_rng(seed)
-    noise = rng.standard_normal((num_samples, sampler.latent_dim)).astype(np.float32)
+    noise = draw_latent(rng, num_samples, sampler.latent_dim, sampler.latent_prior)
     labels = (np.arange(num_samples) % num_classes).astype(np.int32) if sampler.conditional else None
     chunks = []
     for start in range(0, num_samples, batch_size):
