@@ -138,6 +138,26 @@ def test_ungrouped_real_batch_is_rejected_or_reused_as_asked():
         reused.train_on_batch(real_batch(8, group=5))
 
 
+def test_unrolled_critic_steps_are_clipped_too():
+    keras.utils.set_random_seed(0)
+    model = WGAN(
+        DCGANGenerator(SHAPE, latent_dim=8, base_filters=8),
+        DCGANDiscriminator(SHAPE, base_filters=8),
+        unrolled_steps=2,
+    )
+    # A large step pushes many weights past c, where clipping must hold them.
+    # (Unrolling needs SGD or Adam: RMSprop's update is not unrolled.)
+    model.compile(d_optimizer=keras.optimizers.SGD(1.0), g_optimizer=keras.optimizers.SGD(0.1))
+    real = tf.constant(real_batch())
+    fake = model.generator(np.random.default_rng(0).normal(size=(8, 8)).astype("float32"))
+    values = model.unrolled_discriminator(real, fake)
+    at_bound = 0
+    for value, variable in zip(values, model.discriminator.trainable_variables):
+        assert np.max(np.abs(value.numpy())) <= 0.01 + 1e-7, variable.path
+        at_bound += int(np.sum(np.isclose(np.abs(value.numpy()), 0.01)))
+    assert at_bound > 0
+
+
 def test_clip_value_must_be_positive():
     with pytest.raises(ValueError, match="clip_value must be > 0, got 0"):
         small_wgan(clip_value=0)

@@ -316,8 +316,9 @@ class GAN(keras.Model):
         update the discriminator would make on this batch. The same real and
         fake batch serve every step; each step draws fresh augmentations.
         Variables are never assigned: batch-norm statistics and spectral-norm
-        vectors advanced while unrolling are thrown away.
-        ``after_discriminator_step`` (e.g. weight clipping) is not unrolled.
+        vectors advanced while unrolling are thrown away. After each step the
+        values go through ``constrain_discriminator_values``, the functional
+        form of ``after_discriminator_step`` (WGAN's weight clipping).
 
         Differentiable in ``fake`` (and through it in the generator's
         weights) when called under a tape that records it.
@@ -347,6 +348,14 @@ class GAN(keras.Model):
                 ops.zeros_like(v) if g is None else g for g, v in zip(gradients, values)
             ]
             values = updates.step(values, _sum_over_replicas(gradients))
+            values = self.constrain_discriminator_values(values)
+        return values
+
+    def constrain_discriminator_values(self, values):
+        """What ``after_discriminator_step`` does to the discriminator's
+        trainable weights, as a function of their values (one tensor per
+        ``discriminator.trainable_variables``); used by unrolled steps.
+        Identity here."""
         return values
 
     # --- Training ----------------------------------------------------------

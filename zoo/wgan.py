@@ -91,8 +91,14 @@ class WGAN(GAN):
         Batch norm's moving statistics are not trained by gradients and are
         left alone, as in the paper's code, which clamps only parameters.
         """
-        for variable in self.discriminator.trainable_variables:
-            variable.assign(ops.clip(variable, -self.clip_value, self.clip_value))
+        variables = self.discriminator.trainable_variables
+        for variable, value in zip(variables, self.constrain_discriminator_values(variables)):
+            variable.assign(value)
+
+    def constrain_discriminator_values(self, values):
+        """Every value clipped to ``[-c, c]``: also applied to each unrolled
+        critic step (``unrolled_steps``)."""
+        return [ops.clip(value, -self.clip_value, self.clip_value) for value in values]
 
     def get_config(self):
         return {**super().get_config(), "clip_value": self.clip_value}
