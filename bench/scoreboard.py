@@ -67,6 +67,8 @@ def score(architecture, preset, args):
         f"--logdir={out}/run", f"--export_dir={out}/export", "--verbose=2",
     ]
     train_seconds = run(train, os.path.join(out, "train.log"))
+    with open(f"{out}/export/metadata.json") as f:
+        real_batches_per_step = json.load(f).get("real_batches_per_step", 1)
     scores = {}
     for networks, samples in (("classifier", args.classifier_samples), ("inception", args.fid_samples)):
         if not samples:
@@ -86,6 +88,7 @@ def score(architecture, preset, args):
         "paper": PAPERS.get(architecture, ""),
         "steps": args.steps,
         "batch_size": args.batch_size,
+        "real_batches_per_step": real_batches_per_step,
         "train_seconds": round(train_seconds, 1),
         "train_command": " ".join(shlex.quote(a) for a in train),
         "fid": scores.get("inception", {}).get("fid"),
@@ -116,7 +119,9 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data_dir", default=None, help="local MNIST (IDX files); default: TFDS")
     parser.add_argument("--presets", default=None, help="comma-separated presets (default: every *_mnist preset)")
-    parser.add_argument("--steps", type=int, default=500, help="generator steps of training")
+    parser.add_argument("--steps", type=int, default=500,
+                        help="generator steps of training (models with fresh_real_batches read "
+                             "d_steps real batches per step)")
     parser.add_argument("--batch_size", type=int, default=64)
     parser.add_argument("--fid_samples", type=int, default=2000)
     parser.add_argument("--classifier_samples", type=int, default=10000)
