@@ -39,7 +39,12 @@ flags.DEFINE_string(
 )
 flags.DEFINE_string("split", "train", "Dataset split to train on.")
 flags.DEFINE_bool("resize", None, "Resize images to the model's size (default: the preset's).")
-flags.DEFINE_integer("batch_size", None, "Global batch size (default: the preset's).")
+flags.DEFINE_integer(
+    "batch_size",
+    None,
+    "Global batch size of each update (default: the preset's); WGAN, WGAN-GP and SNGAN "
+    "read one such batch per critic update, 5 per step.",
+)
 flags.DEFINE_integer("epochs", None, "Total epochs (default: the preset's).")
 flags.DEFINE_integer(
     "steps_per_epoch", None, "Steps per epoch (default: one pass over the data)."
