@@ -228,3 +228,49 @@ def test_critic_updates_get_fresh_real_batches_in_the_recipe(parse_flags, tmp_pa
     assert int(model.d_optimizer.iterations.numpy()) == 10
     metadata = json.loads((tmp_path / "export" / "metadata.json").read_text())
     assert (metadata["step"], metadata["steps_per_epoch"], metadata["real_batches_per_step"]) == (2, 2, 5)
+
+
+def _free_ports(count):
+    import socket
+
+    sockets = [socket.socket() for _ in range(count)]
+    for s in sockets:
+        s.bind(("localhost", 0))
+    ports = [s.getsockname()[1] for s in sockets]
+    for s in sockets:
+        s.close()
+    return ports
+
+
+def test_two_worker_multiworker_run_equals_two_replica_mirrored_run(tmp_path, mnist_dir):
+    # MultiWorkerMirroredStrategy for real: two worker processes on this
+    # machine, talking over localhost, as a cluster would. Worker 0 is the
+    # chief and writes; the run must end where the 2-replica MirroredStrategy
+    # run of the same recipe ends (same global batches, same noise per replica).
+    mirrored_out, multi_out = tmp_path / "mirrored", tmp_path / "multi"
+    run_to_end(recipe_command("dcgan", mnist_dir, mirrored_out, "--strategy=mirrored", "--cpu_replicas=2"))
+
+    workers = [f"localhost:{port}" for port in _free_ports(2)]
+    command = recipe_command("dcgan", mnist_dir, multi_out, "--strategy=multiworker")
+    processes = []
+    for index in range(2):
+        tf_config = {"cluster": {"worker": workers}, "task": {"type": "worker", "index": index}}
+        env = dict(os.environ, TF_CONFIG=json.dumps(tf_config))
+        processes.append(
+            subprocess.Popen(command, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        )
+    outputs = []
+    for process in processes:
+        stdout, stderr = process.communicate(timeout=600)
+        assert process.returncode == 0, stdout[-2000:] + stderr[-4000:]
+        outputs.append(stdout)
+    assert "over 2 replica(s)" in outputs[0] and "Trained to step 20" in outputs[0]
+    metadata = json.loads((multi_out / "export" / "metadata.json").read_text())
+    assert metadata["step"] == 20
+    checkpoint = json.loads((multi_out / "run" / "checkpoints" / "checkpoint.json").read_text())
+    assert checkpoint["step"] == 20
+
+    _, expected = exported_weights(mirrored_out)
+    _, got = exported_weights(multi_out)
+    for a, b in zip(expected, got):
+        np.testing.assert_allclose(a, b, atol=1e-4)

@@ -479,9 +479,7 @@ class AAE(GAN):
         results.update(self.encoder_step(images))
         # The decoder (the generator) changed in this step: EMA and the like.
         self.after_generator_step()
-        for name, value in results.items():
-            self.trackers[name].update_state(value)
-        return {name: tracker.result() for name, tracker in self.trackers.items()}
+        return self.report(results)
 
     # --- Serialisation -------------------------------------------------------
 

@@ -51,6 +51,15 @@ def _num_replicas():
     return tf.distribute.get_strategy().num_replicas_in_sync
 
 
+def _in_multi_worker_mode():
+    """Whether the current strategy is a MultiWorkerMirroredStrategy with
+    more than one worker (the case Keras reduces specially)."""
+    strategy = tf.distribute.get_strategy()
+    return isinstance(
+        strategy, tf.distribute.MultiWorkerMirroredStrategy
+    ) and strategy.extended._in_multi_worker_mode()
+
+
 def _sum_over_replicas(values):
     """All-reduce (sum) a list of tensors across the replicas in sync.
 
@@ -577,9 +586,25 @@ class GAN(keras.Model):
             )
         else:
             results.update(self.generator_step(batch_size, label_batches[-1]))
+        return self.report(results)
+
+    def report(self, results):
+        """Update the trackers with a step's ``{name: value}`` and return
+        what ``fit`` logs: each tracker's running mean.
+
+        Under a multi-worker ``MultiWorkerMirroredStrategy``, Keras 3 reduces
+        the per-replica outputs of a train step with
+        ``strategy.reduce(MEAN, value, axis=0)``, which fails on scalars
+        ("Invalid reduction dimension 0 for input with 0 dimensions",
+        tensorflow/tensorflow#72388); there each value goes out as ``[1]``,
+        which that reduction turns into the scalar mean over replicas.
+        """
         for name, value in results.items():
             self.trackers[name].update_state(value)
-        return {name: tracker.result() for name, tracker in self.trackers.items()}
+        logs = {name: tracker.result() for name, tracker in self.trackers.items()}
+        if _in_multi_worker_mode():
+            logs = {name: ops.reshape(value, [1]) for name, value in logs.items()}
+        return logs
 
     # --- Inference ---------------------------------------------------------
 
