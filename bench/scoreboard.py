@@ -17,6 +17,7 @@ import argparse
 import json
 import os
 import shlex
+import shutil
 import subprocess
 import sys
 import time
@@ -59,7 +60,10 @@ def run(command, log):
 
 def score(architecture, preset, args):
     out = os.path.join(args.workdir, preset)
-    os.makedirs(out, exist_ok=True)
+    # A fresh run: a checkpoint left by an earlier (perhaps killed) run would
+    # be resumed by the recipe and the row would not be what its command says.
+    shutil.rmtree(out, ignore_errors=True)
+    os.makedirs(out)
     train = [
         sys.executable, f"recipes/{architecture}.py", f"--preset={preset}",
         "--dataset=mnist", f"--data_dir={args.data_dir}", "--epochs=1",
