@@ -125,12 +125,18 @@ def test_dataset_that_does_not_match_the_model(parse_flags, tmp_path, mnist_dir)
         recipe.run("dcgan", "dcgan_cifar10")
 
 
-def test_batch_larger_than_the_dataset(parse_flags, tmp_path):
+def digit_folder(tmp_path, count):
+    """A folder of ``count`` real MNIST test digits as PNG files."""
     folder = tmp_path / "digits"
     folder.mkdir()
     images, _ = data.load_arrays("mnist", "test", shared_path("datasets", "mnist"))
-    for i in range(4):
+    for i in range(count):
         tf.io.write_file(str(folder / f"{i}.png"), tf.io.encode_png(images[i]))
+    return folder
+
+
+def test_batch_larger_than_the_dataset(parse_flags, tmp_path):
+    folder = digit_folder(tmp_path, 4)
     parse_flags(f"--dataset={folder}", "--batch_size=8", f"--logdir={tmp_path}/run")
     with pytest.raises(data.DatasetError, match="batch_size 8 is larger than the dataset .4"):
         recipe.run("dcgan", "dcgan_mnist")
@@ -213,11 +219,7 @@ def test_technique_flags_reach_the_model(parse_flags, tmp_path, mnist_dir):
 def test_critic_updates_get_fresh_real_batches_in_the_recipe(parse_flags, tmp_path):
     # WGAN-GP: 5 critic updates per step, each on its own real batch, so an
     # epoch of 40 images at batch 4 is 40 // (4 x 5) = 2 generator updates.
-    folder = tmp_path / "digits"
-    folder.mkdir()
-    images, _ = data.load_arrays("mnist", "test", shared_path("datasets", "mnist"))
-    for i in range(40):
-        tf.io.write_file(str(folder / f"{i}.png"), tf.io.encode_png(images[i]))
+    folder = digit_folder(tmp_path, 40)
     parse_flags(
         f"--dataset={folder}", f"--logdir={tmp_path}/run", f"--export_dir={tmp_path}/export",
         "--epochs=1", "--batch_size=4", "--verbose=0",
