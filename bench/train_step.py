@@ -163,7 +163,7 @@ def worker_hand_written(batch_size, steps):
     import keras
     import tensorflow as tf
 
-    from zoo.dcgan import DCGAN
+    from zoo.models.dcgan import DCGAN
 
     model = DCGAN.from_preset("dcgan_mnist", seed=0)
     generator, discriminator = model.generator, model.discriminator

@@ -5,7 +5,7 @@ default), aae_mnist_mixture (2-d codes, mixture of 10 Gaussians prior).
 The exported generator is the decoder: codes -> images.
 """
 
-from zoo import recipe
+from zoo.training import recipe
 
 if __name__ == "__main__":
     recipe.main("aae", default_preset="aae_mnist")

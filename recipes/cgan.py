@@ -4,7 +4,7 @@ Trains on (image, label) pairs; sample grids show classes 0, 1, 2, ... in turn.
 Presets: cgan_mnist (28x28x1, 10 classes, default), cgan_cifar10 (32x32x3).
 """
 
-from zoo import recipe
+from zoo.training import recipe
 
 if __name__ == "__main__":
     recipe.main("cgan", default_preset="cgan_mnist")

@@ -3,7 +3,7 @@
 Presets: ebgan_mnist (28x28x1, default).
 """
 
-from zoo import recipe
+from zoo.training import recipe
 
 if __name__ == "__main__":
     recipe.main("ebgan", default_preset="ebgan_mnist")

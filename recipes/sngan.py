@@ -4,7 +4,7 @@ Presets: sngan_mnist (28x28x1, default), sngan_cifar10 (32x32x3, the paper's
 standard CNN; --dataset=cifar10 is its default).
 """
 
-from zoo import recipe
+from zoo.training import recipe
 
 if __name__ == "__main__":
     recipe.main("sngan", default_preset="sngan_mnist")

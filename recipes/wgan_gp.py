@@ -3,7 +3,7 @@
 Presets: wgan_gp_mnist (28x28x1, default).
 """
 
-from zoo import recipe
+from zoo.training import recipe
 
 if __name__ == "__main__":
     recipe.main("wgan_gp", default_preset="wgan_gp_mnist")

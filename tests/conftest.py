@@ -9,7 +9,7 @@ from pathlib import Path
 import zoo  # noqa: F401  (oneDNN on before TensorFlow loads)
 import pytest
 
-from zoo import distribute
+from zoo.training import distribute
 
 distribute.split_cpu(2)
 

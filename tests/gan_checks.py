@@ -25,7 +25,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from zoo import base, export
+from zoo import export
+from zoo.core import replicas
 
 
 class FixedNoise:
@@ -50,7 +51,7 @@ class FixedNoise:
         count = getattr(self.local, "count", 0)
         self.local.count = count + 1
         noise = self.noises[count % len(self.noises)]
-        start = base.replica_id() * batch_size
+        start = replicas.replica_id() * batch_size
         return noise[start : start + batch_size]
 
 
@@ -92,9 +93,9 @@ def assert_train_step_updates_both_players(model, batch, exempt=()):
     return logs
 
 
-def assert_each_step_updates_only_its_player(model, real, batch_size):
+def assert_each_step_updates_only_its_player(model, real):
     """``discriminator_step(real)`` changes only the discriminator's trainable
-    weights, ``generator_step(batch_size)`` only the generator's. (Running in
+    weights, ``generator_step(real)`` only the generator's. (Running in
     training mode does move both networks' batch-norm statistics, as in any
     GAN: those are not trainable.)"""
     generator, discriminator = model.generator, model.discriminator
@@ -104,7 +105,7 @@ def assert_each_step_updates_only_its_player(model, real, batch_size):
         np.testing.assert_array_equal(before, after.numpy(), err_msg=after.path)
     assert any(not np.array_equal(b, v.numpy()) for b, v in zip(d_before, discriminator.trainable_weights))
     d_before = values(discriminator.trainable_weights)
-    model.generator_step(batch_size)
+    model.generator_step(tf.constant(real))
     for before, after in zip(d_before, discriminator.trainable_weights):
         np.testing.assert_array_equal(before, after.numpy(), err_msg=after.path)
     assert any(not np.array_equal(b, v.numpy()) for b, v in zip(g_before, generator.trainable_weights))

@@ -8,7 +8,7 @@ import pytest
 import tensorflow as tf
 
 from zoo import data
-from zoo.cgan import CGAN, ConditionalDiscriminator, ConditionalGenerator
+from zoo.models.cgan import CGAN, ConditionalDiscriminator, ConditionalGenerator
 
 from gan_checks import (
     assert_generator_round_trip,
@@ -99,7 +99,7 @@ def test_losses_on_constant_logits_match_hand_computed_values():
     model = small_cgan()
     _constant_logits(model, 0.5)
     # Non-saturating g_loss = softplus(-0.5) = 0.474077.
-    g_logs = model.generator_step(16, tf.constant(labels))
+    g_logs = model.generator_step(tf.constant(images), tf.constant(labels))
     np.testing.assert_allclose(float(g_logs["g_loss"]), 0.474077, rtol=1e-5)
 
 
@@ -134,7 +134,7 @@ def test_each_step_updates_only_its_player():
     assert not _unchanged(d_before, model.discriminator)
 
     d_before = _trainables(model.discriminator)
-    model.generator_step(16, tf.constant(labels))
+    model.generator_step(tf.constant(images), tf.constant(labels))
     assert _unchanged(d_before, model.discriminator)
     assert not _unchanged(g_before, model.generator)
 
@@ -239,8 +239,9 @@ def test_two_replicas_match_one_device():
 
 
 def test_presets_build():
-    assert zoo.get("cgan") is CGAN and CGAN.conditional
+    assert zoo.get("cgan") is CGAN
     model = CGAN.from_preset("cgan_mnist", seed=0)
+    assert model.conditional and model.condition.describe() == {"kind": "class", "num_classes": 10}
     assert model.generator.output_shape == (None, 28, 28, 1)
     assert model.num_classes == 10 and model.latent_dim == 100
     assert CGAN.preset_config("cgan_mnist")["training"]["batch_size"] == 100

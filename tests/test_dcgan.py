@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from zoo.dcgan import DCGAN, DCGANDiscriminator, DCGANGenerator, upsampling_plan
+from zoo.models.dcgan import DCGAN, DCGANDiscriminator, DCGANGenerator, upsampling_plan
 
 
 def small_dcgan(seed=0, image_shape=(28, 28, 1)):
@@ -88,7 +88,7 @@ def test_discriminator_step_leaves_the_generator_alone_and_vice_versa():
     assert not _unchanged(d_before, model.discriminator)
 
     g_before, d_before = _trainables(model.generator), _trainables(model.discriminator)
-    model.generator_step(16)
+    model.generator_step(real)
     assert _unchanged(d_before, model.discriminator)
     assert not _unchanged(g_before, model.generator)
 

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from zoo import distribute
-from zoo.dcgan import DCGAN, DCGANDiscriminator, DCGANGenerator
+from zoo.training import distribute
+from zoo.models.dcgan import DCGAN, DCGANDiscriminator, DCGANGenerator
 
 from gan_checks import assert_replicas_match, mirrored
 

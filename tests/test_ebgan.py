@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from zoo import losses
-from zoo.dcgan import DCGANGenerator
-from zoo.ebgan import EBGAN, AutoEncoderDiscriminator, global_batch
+from zoo.core import losses
+from zoo.models.dcgan import DCGANGenerator
+from zoo.models.ebgan import EBGAN, AutoEncoderDiscriminator, global_batch
 
 from gan_checks import (
     assert_each_step_updates_only_its_player,
@@ -143,7 +143,7 @@ def test_one_train_step_updates_both_players():
     assert set(logs) == {"d_loss", "g_loss"}
 
 def test_each_players_step_leaves_the_others_weights_alone():
-    assert_each_step_updates_only_its_player(small_ebgan(), real_batch(), 8)
+    assert_each_step_updates_only_its_player(small_ebgan(), real_batch())
 
 def test_discriminator_steps_lower_real_energy_and_raise_fake_energy():
     model = small_ebgan()
@@ -195,7 +195,7 @@ def test_served_without_zoo(tmp_path):
 
 def test_two_replicas_match_one_device():
     # Exact, not within a tolerance: the pulling-away term is taken over the
-    # global batch on every replica (see zoo.ebgan).
+    # global batch on every replica (see zoo.models.ebgan).
     def make():
         model = small_ebgan(seed=3)
         model.compile(

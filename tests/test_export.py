@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from zoo import export
-from zoo.dcgan import DCGAN, DCGANDiscriminator, DCGANGenerator
+from zoo.models.dcgan import DCGAN, DCGANDiscriminator, DCGANGenerator
 
 from gan_checks import assert_generator_round_trip, assert_served_without_zoo
 

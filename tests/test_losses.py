@@ -1,4 +1,4 @@
-"""Every loss in zoo.losses against values computed by hand."""
+"""Every loss in zoo.core.losses against values computed by hand."""
 
 import math
 
@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from zoo import losses
+from zoo.core import losses
 
 REAL = np.array([2.0, -1.0, 0.0], np.float32)
 FAKE = np.array([-3.0, 0.5, 1.0], np.float32)

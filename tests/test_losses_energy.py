@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from zoo import losses
+from zoo.core import losses
 
 
 def test_reconstruction_energy_is_the_l2_norm_or_the_mse_of_the_error():

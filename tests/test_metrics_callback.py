@@ -11,7 +11,7 @@ from zoo.metrics.classifier import classifier_extractor
 
 
 class TinyGAN(keras.Model):
-    """Stand-in for ``zoo.base.GAN``: a dense generator with ``latent_dim`` and ``generate``.
+    """Stand-in for ``zoo.core.adversarial.GAN``: a dense generator with ``latent_dim`` and ``generate``.
 
     ``fit`` trains the generator to map noise to fixed target images (MSE),
     which is enough to change its samples between epochs.

@@ -128,7 +128,7 @@ def test_an_exported_mixture_prior_is_what_evaluation_samples(tmp_path):
     # An AAE trained on the Gaussian-mixture prior decodes mixture codes, not
     # N(0, I) noise: metadata.json records the prior and load_sampler uses it.
     from zoo import export
-    from zoo.aae import AAE, AAEDecoder, AAEEncoder, LatentDiscriminator, mixture_means
+    from zoo.models.aae import AAE, AAEDecoder, AAEEncoder, LatentDiscriminator, mixture_means
     from zoo.metrics.generator_io import draw_latent
 
     keras.utils.set_random_seed(0)

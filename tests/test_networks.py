@@ -1,11 +1,11 @@
-"""zoo.networks.Network: the config is the constructor arguments."""
+"""zoo.core.networks.Network: the config is the constructor arguments."""
 
 import zoo  # noqa: F401
 import keras
 import numpy as np
 import pytest
 
-from zoo.networks import Network
+from zoo.core.networks import Network
 
 
 class Scaler(Network):
@@ -48,7 +48,7 @@ def test_every_zoo_network_is_a_network():
 
 
 def test_square_image_shape_names_the_model_and_the_shape():
-    from zoo.networks import square_image_shape
+    from zoo.core.networks import square_image_shape
 
     assert square_image_shape([28, 28, 1], "DCGAN") == (28, 28, 1)
     with pytest.raises(ValueError, match=r"EBGAN expects square images .* got \(28, 32, 1\)"):

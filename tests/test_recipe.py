@@ -15,9 +15,10 @@ import pytest
 import tensorflow as tf
 from absl import flags
 
-from zoo import data, recipe, training
-from zoo.callbacks import Checkpointer
-from zoo.dcgan import DCGAN, DCGANDiscriminator, DCGANGenerator
+from zoo import data, training
+from zoo.training import recipe
+from zoo.training.checkpoints import Checkpointer
+from zoo.models.dcgan import DCGAN, DCGANDiscriminator, DCGANGenerator
 
 from conftest import REPO, shared_path
 
@@ -194,7 +195,7 @@ def test_checkpointer_refuses_non_finite_weights(tmp_path):
     model.generator.get_layer("project").kernel.assign(
         np.full(model.generator.get_layer("project").kernel.shape, np.inf, "float32")
     )
-    model.g_optimizer.iterations.assign(1)
+    model.step_counter.assign(1)
     with pytest.raises(FloatingPointError, match="step 1: non-finite values in project/kernel"):
         checkpointer.save(model)
     assert checkpointer.latest()["step"] == 0

@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from zoo.layers import SpectralNormalization
-from zoo.sngan import SNGAN, SNGANDiscriminator, SNGANGenerator
+from zoo.core.layers import SpectralNormalization
+from zoo.models.sngan import SNGAN, SNGANDiscriminator, SNGANGenerator
 
 from gan_checks import (
     assert_generator_round_trip,
@@ -105,9 +105,12 @@ def test_one_train_step_runs_five_discriminator_updates_then_one_generator_updat
             # is sum(-1 over real) + sum(+1 over fake) = 0: Adam leaves it.
             continue
         assert not np.allclose(before, after.numpy()), after.path
-    # The power iteration ran: every persistent u moved.
+    # The power iteration ran: every persistent u moved, and stayed a unit
+    # vector (the logit layer's u has one entry, so it is +-1 throughout).
     for before, layer in zip(u_before, _normalized_layers(model.discriminator)):
-        assert not np.allclose(before, layer.u.numpy()), layer.name
+        np.testing.assert_allclose(np.linalg.norm(layer.u.numpy()), 1.0, rtol=1e-5)
+        if layer.u.shape[0] > 1:
+            assert not np.allclose(before, layer.u.numpy()), layer.name
 
 
 def test_each_step_updates_only_its_own_player():
@@ -119,7 +122,7 @@ def test_each_step_updates_only_its_own_player():
     for before, after in zip(g_before, model.generator.trainable_weights):
         np.testing.assert_array_equal(before, after.numpy())
     d_before = _values(model.discriminator.trainable_weights)
-    model.generator_step(8)
+    model.generator_step(real)
     for before, after in zip(d_before, model.discriminator.trainable_weights):
         np.testing.assert_array_equal(before, after.numpy())
 

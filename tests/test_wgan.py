@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from zoo.dcgan import DCGANDiscriminator, DCGANGenerator
-from zoo.wgan import WGAN
+from zoo.models.dcgan import DCGANDiscriminator, DCGANGenerator
+from zoo.models.wgan import WGAN
 
 from gan_checks import (
     assert_each_step_updates_only_its_player,
@@ -99,7 +99,7 @@ def test_one_train_step_runs_five_clipped_critic_updates_then_one_generator_upda
 
 
 def test_each_players_step_leaves_the_others_weights_alone():
-    assert_each_step_updates_only_its_player(small_wgan(), real_batch(), 8)
+    assert_each_step_updates_only_its_player(small_wgan(), real_batch())
 
 def test_each_critic_update_trains_on_its_own_real_batch():
     # Algorithm 1 samples a new real batch for every critic iteration.

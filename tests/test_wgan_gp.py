@@ -7,9 +7,10 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from zoo.base import replica_id
-from zoo.dcgan import DCGANDiscriminator, DCGANGenerator
-from zoo.wgan_gp import WGANGP
+from zoo.core.replicas import replica_id
+from zoo.core.terms import StepTensors
+from zoo.models.dcgan import DCGANDiscriminator, DCGANGenerator
+from zoo.models.wgan_gp import WGANGP
 
 from gan_checks import (
     assert_each_step_updates_only_its_player,
@@ -64,6 +65,14 @@ def _values(variables):
 
 
 
+def weighted_penalty(model, real, fake):
+    """The critic's only loss term, weighted: lambda * (||grad D(x_hat)|| - 1)^2."""
+    [term] = model.discriminator_terms()
+    assert term.name == "gradient_penalty" and term.every == 1
+    tensors = StepTensors(model=model, real=tf.constant(real), fake=tf.constant(fake))
+    return term.weight * term.fn(tensors)
+
+
 def test_critic_loss_is_the_wasserstein_estimate():
     model = small_wgan_gp()
     real = np.array([[2.0], [-1.0]], np.float32)
@@ -82,9 +91,8 @@ def test_critic_loss_is_the_wasserstein_estimate():
 )
 def test_gradient_penalty_of_a_linear_critic(weights, penalty):
     model = small_wgan_gp(discriminator=linear_critic(weights))
-    penalties = model.discriminator_penalty(tf.constant(real_batch()), tf.constant(fake_batch()))
-    assert list(penalties) == ["gradient_penalty"]
-    np.testing.assert_allclose(penalties["gradient_penalty"], [penalty] * 8, rtol=1e-5, atol=1e-5)
+    penalties = weighted_penalty(model, real_batch(), fake_batch())
+    np.testing.assert_allclose(penalties, [penalty] * 8, rtol=1e-5, atol=1e-5)
 
 
 def test_gradient_penalty_differentiates_through_the_input_gradient():
@@ -93,8 +101,7 @@ def test_gradient_penalty_differentiates_through_the_input_gradient():
     model = small_wgan_gp(discriminator=linear_critic([3.0, 4.0]))
     kernel = model.discriminator.get_layer("logits").kernel
     with tf.GradientTape() as tape:
-        penalty = model.discriminator_penalty(tf.constant(real_batch()), tf.constant(fake_batch()))
-        mean = tf.reduce_mean(penalty["gradient_penalty"])
+        mean = tf.reduce_mean(weighted_penalty(model, real_batch(), fake_batch()))
     gradient = tape.gradient(mean, kernel.value).numpy()[:, 0]
     np.testing.assert_allclose(gradient[:2], [48.0, 64.0], rtol=1e-4)
     np.testing.assert_allclose(gradient[2:], 0.0, atol=1e-4)
@@ -161,7 +168,7 @@ def test_one_train_step_updates_both_players_with_five_critic_steps():
 
 
 def test_each_players_step_leaves_the_others_weights_alone():
-    assert_each_step_updates_only_its_player(small_wgan_gp(), real_batch(), 8)
+    assert_each_step_updates_only_its_player(small_wgan_gp(), real_batch())
 
 def test_model_config_round_trip(tmp_path):
     model = small_wgan_gp(gp_weight=5.0, d_steps=2)

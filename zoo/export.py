@@ -1,25 +1,33 @@
-"""Saving a trained generator for Keras users and for TF Serving.
+"""Saving a trained model for Keras users and for TF Serving.
 
 ``save_generator(model, export_dir)`` writes:
 
-* ``generator.keras``: ``keras.models.load_model`` returns the generator
-  class (after ``import zoo``), with identical outputs.
+* ``generator.keras``: the model's ``export_network`` (the generator, or its
+  moving average); ``keras.models.load_model`` returns its class (after
+  ``import zoo``), with identical outputs.
 * ``saved_model/``: a TensorFlow SavedModel that needs neither Keras nor the
-  zoo to load. Signatures:
+  zoo to load, with the model's ``export_signatures``. For a noise-to-image
+  GAN:
 
   - ``serving_default``: inputs ``noise`` float32 ``[batch, latent_dim]``
-    (standard normal), and ``labels`` int32 ``[batch]`` for conditional
-    generators; outputs ``images`` float32 ``[batch, H, W, C]`` in
-    ``[-1, 1]`` and ``images_uint8`` uint8 ``[batch, H, W, C]`` in
-    ``[0, 255]``, ready to encode as PNG.
-  - ``sample``: inputs ``num_images`` int32 scalar and ``seed`` int32
-    scalar (plus ``labels`` for conditional generators); draws the noise
-    itself from the model's prior (``GAN.latent_for_seed(num_images,
-    [seed, 0])``: stateless, the same seed gives the same images, equal to
+    (from the prior ``metadata.json`` names), plus the condition if the
+    model has one (``labels`` int32 ``[batch]``; ``images`` float32
+    ``[batch, H, W, C]`` in [-1, 1] for an image condition); outputs
+    ``images`` float32 ``[batch, H, W, C]`` in ``[-1, 1]`` and
+    ``images_uint8`` uint8 ``[batch, H, W, C]`` in ``[0, 255]``, ready to
+    encode as PNG. A generator without noise (image-to-image) takes only
+    its condition.
+  - ``sample`` (models with noise): inputs ``num_images`` int32 scalar and
+    ``seed`` int32 scalar (plus the condition); draws the noise itself from
+    the model's prior (``latent_for_seed(num_images, [seed, 0])``:
+    stateless, the same seed gives the same images, equal to
     ``model.generate(num_images, seed=seed)``); same outputs.
 
-* ``metadata.json``: architecture, preset, latent size, latent prior, image
+* ``metadata.json``: architecture, condition, latent size and prior, image
   shape, training step, and whatever the caller adds.
+
+A bare Keras generator (not a zoo model) is exported with the same
+signatures, from its ``noise`` (and ``labels``) inputs.
 """
 
 import json
@@ -29,137 +37,106 @@ import shutil
 import keras
 import tensorflow as tf
 
-from zoo.callbacks import _atomic_write_json
+from zoo.core.adversarial import serving_outputs
+from zoo.core.errors import ConfigError
+from zoo.core.networks import input_names
+from zoo.training.checkpoints import atomic_write_json
 
 
-def _serving_outputs(images):
-    images = tf.cast(images, tf.float32)
-    images_uint8 = tf.cast(
-        tf.clip_by_value(tf.round((images + 1.0) * 127.5), 0.0, 255.0), tf.uint8
-    )
-    return {"images": images, "images_uint8": images_uint8}
-
-
-def _input_specs(generator):
-    """Named TensorSpecs of the generator's inputs (batch dimension free)."""
-    specs = []
-    for tensor in generator.inputs:
-        name = tensor.name.split(":")[0]
-        specs.append(
-            tf.TensorSpec((None,) + tuple(tensor.shape[1:]), tensor.dtype, name=name)
-        )
-    return specs
-
-
-def _standard_normal(latent_dim):
-    def latent_for_seed(num_images, seed):
-        return tf.random.stateless_normal(tf.stack([num_images, latent_dim]), seed=seed)
-
-    return latent_for_seed
-
-
-def export_saved_model(generator, path, latent_for_seed=None):
-    """Write ``generator`` as a SavedModel for TF Serving (see module doc).
-
-    ``latent_for_seed(num_images, seed [2]) -> noise`` is what ``sample``
-    draws (pure TensorFlow ops); standard normal if None.
-    """
-    specs = _input_specs(generator)
-    names = [spec.name for spec in specs]
+def _bare_network_signatures(generator):
+    """Signatures of a plain Keras generator with a ``noise`` input (and
+    optionally ``labels``): standard-normal noise for ``sample``."""
+    names = input_names(generator)
     if "noise" not in names:
-        raise ValueError(
-            f"The generator must have an input named 'noise'; it has {names}."
+        raise ConfigError(f"The generator must have an input named 'noise'; it has {names}.")
+    if not set(names) <= {"noise", "labels"}:
+        raise ConfigError(
+            f"Cannot export a generator with inputs {names}: expected 'noise' and optionally 'labels'."
         )
-    latent_dim = int(specs[names.index("noise")].shape[-1])
-    latent_for_seed = latent_for_seed or _standard_normal(latent_dim)
-    archive = keras.export.ExportArchive()
-    archive.track(generator)
+    latent_dim = int(generator.inputs[names.index("noise")].shape[-1])
+    noise_spec = tf.TensorSpec([None, latent_dim], tf.float32, name="noise")
+    counts = [tf.TensorSpec([], tf.int32, name="num_images"), tf.TensorSpec([], tf.int32, name="seed")]
 
-    def run(inputs):
-        if len(inputs) == 1:
-            return generator(inputs["noise"], training=False)
-        return generator(inputs, training=False)
+    def noise_for(num_images, seed):
+        return tf.random.stateless_normal(tf.stack([num_images, latent_dim]), seed=tf.stack([seed, 0]))
 
     if names == ["noise"]:
+        return {
+            "serving_default": tf.function(
+                lambda noise: serving_outputs(generator(noise, training=False)),
+                input_signature=[noise_spec],
+            ),
+            "sample": tf.function(
+                lambda num_images, seed: serving_outputs(
+                    generator(noise_for(num_images, seed), training=False)
+                ),
+                input_signature=counts,
+            ),
+        }
+    labels_spec = tf.TensorSpec([None], tf.int32, name="labels")
 
-        @tf.function(input_signature=specs)
-        def serve(noise):
-            return _serving_outputs(run({"noise": noise}))
+    def run(noise, labels):
+        return serving_outputs(generator({"noise": noise, "labels": labels}, training=False))
 
-        @tf.function(
-            input_signature=[
-                tf.TensorSpec([], tf.int32, name="num_images"),
-                tf.TensorSpec([], tf.int32, name="seed"),
-            ]
-        )
-        def sample(num_images, seed):
-            noise = latent_for_seed(num_images, tf.stack([seed, 0]))
-            return _serving_outputs(run({"noise": noise}))
+    return {
+        "serving_default": tf.function(run, input_signature=[noise_spec, labels_spec]),
+        "sample": tf.function(
+            lambda num_images, seed, labels: run(noise_for(num_images, seed), labels),
+            input_signature=counts + [labels_spec],
+        ),
+    }
 
-    elif sorted(names) == ["labels", "noise"]:
-        labels_spec = specs[names.index("labels")]
 
-        @tf.function(input_signature=[specs[names.index("noise")], labels_spec])
-        def serve(noise, labels):
-            return _serving_outputs(run({"noise": noise, "labels": labels}))
-
-        @tf.function(
-            input_signature=[
-                tf.TensorSpec([], tf.int32, name="num_images"),
-                tf.TensorSpec([], tf.int32, name="seed"),
-                labels_spec,
-            ]
-        )
-        def sample(num_images, seed, labels):
-            noise = latent_for_seed(num_images, tf.stack([seed, 0]))
-            return _serving_outputs(run({"noise": noise, "labels": labels}))
-
+def export_saved_model(model, path):
+    """Write ``model`` (a zoo model, or a bare Keras generator) as a
+    SavedModel for TF Serving (see the module doc)."""
+    archive = keras.export.ExportArchive()
+    if hasattr(model, "export_signatures"):
+        for network in model.export_tracked():
+            archive.track(network)
+        signatures = model.export_signatures()
     else:
-        raise ValueError(
-            f"Cannot export a generator with inputs {names}: expected 'noise' "
-            "and optionally 'labels'."
-        )
-    archive.add_endpoint("serving_default", serve)
-    archive.add_endpoint("sample", sample)
-    archive.write_out(path, verbose=False)
+        archive.track(model)
+        signatures = _bare_network_signatures(model)
+    for name, function in signatures.items():
+        archive.add_endpoint(name, function)
+    archive.write_out(os.fspath(path), verbose=False)
 
 
 def save_generator(model, export_dir, metadata=None):
-    """Save ``model``'s generator as ``.keras`` and as a SavedModel.
+    """Save ``model``'s export network as ``.keras`` and as a SavedModel.
 
     Writes into a temporary folder and renames it into place, so an
     interrupted export never leaves a half-written ``export_dir``.
 
     Args:
-        model: a ``zoo.base.GAN`` (its ``export_generator`` is saved) or a
-            generator ``keras.Model``.
+        model: a ``zoo.core.model.ZooModel`` (its ``export_network`` is
+            saved) or a generator ``keras.Model``.
         export_dir: destination folder (replaced if it exists).
         metadata: extra JSON-serialisable facts for ``metadata.json``.
     Returns:
         ``export_dir``.
     """
-    generator = getattr(model, "export_generator", model)
-    export_dir = os.path.abspath(export_dir)
+    network = getattr(model, "export_network", model)
+    export_dir = os.path.abspath(os.fspath(export_dir))
     temp_dir = f"{export_dir}.tmp{os.getpid()}"
     shutil.rmtree(temp_dir, ignore_errors=True)
     os.makedirs(temp_dir)
-    generator.save(os.path.join(temp_dir, "generator.keras"))
-    export_saved_model(
-        generator,
-        os.path.join(temp_dir, "saved_model"),
-        getattr(model, "latent_for_seed", None),
-    )
-    info = {
-        "architecture": getattr(model, "architecture", None),
-        "latent_dim": int(generator.inputs[0].shape[-1]),
-        "latent_prior": model.latent_prior() if hasattr(model, "latent_prior") else {"name": "normal"},
-        "image_shape": [int(d) for d in generator.outputs[0].shape[1:]],
-        "inputs": [spec.name for spec in _input_specs(generator)],
-    }
-    if hasattr(model, "g_optimizer"):
-        info["step"] = int(model.step.numpy())
+    network.save(os.path.join(temp_dir, "generator.keras"))
+    export_saved_model(model, os.path.join(temp_dir, "saved_model"))
+    if hasattr(model, "export_metadata"):
+        info = model.export_metadata()
+    else:
+        names = input_names(network)
+        info = {
+            "architecture": None,
+            "latent_dim": int(network.inputs[names.index("noise")].shape[-1]),
+            "latent_prior": {"name": "normal"},
+            "image_shape": [int(d) for d in network.outputs[0].shape[1:]],
+            "inputs": names,
+        }
     info.update(metadata or {})
-    _atomic_write_json(os.path.join(temp_dir, "metadata.json"), info)
+    atomic_write_json(os.path.join(temp_dir, "metadata.json"), info)
     if os.path.exists(export_dir):
         old = f"{export_dir}.old{os.getpid()}"
         os.replace(export_dir, old)

@@ -103,7 +103,7 @@ def draw_latent(rng: np.random.Generator, num: int, latent_dim: int, prior: dict
     if prior["name"] == "normal":
         return normal
     if prior["name"] == "gaussian_mixture":
-        from zoo import aae
+        from zoo.models import aae
 
         components = rng.integers(0, prior["components"], num)
         means = aae.mixture_means(prior["components"], latent_dim)[components]

@@ -5,7 +5,7 @@ returns one value per example, shape ``[batch]``: outputs with more than one
 value per example (a PatchGAN map ``[batch, h, w, 1]``, say) are averaged over
 every axis but the first. Reduction over the batch is left to the caller,
 because under a ``tf.distribute`` strategy the mean must be taken over the
-*global* batch (see ``zoo.base.GAN.reduce_loss``).
+*global* batch (see ``zoo.core.model.ZooModel.reduce_loss``).
 
 Notation: ``D(x)`` is the discriminator's logit for input ``x``,
 ``sigmoid(D(x))`` its probability that ``x`` is real, and
@@ -16,6 +16,8 @@ them finite for any logit.
 
 import tensorflow as tf
 from keras import ops
+
+from zoo.core.errors import ConfigError
 
 
 def per_example(values):
@@ -231,7 +233,7 @@ LOSSES = {
 def get(name):
     """The ``(discriminator_loss, generator_loss)`` pair called ``name``."""
     if name not in LOSSES:
-        raise ValueError(
+        raise ConfigError(
             f"Unknown adversarial loss {name!r}; known losses: {sorted(LOSSES)}."
         )
     return LOSSES[name]
@@ -320,7 +322,7 @@ def pulling_away_term(embeddings, batch_embeddings=None, epsilon=1e-12):
     ``pt_i = 1 / (N - 1) sum_{j != i} cos(S_i, S_j)^2``, whose mean is PT.
     Passing the whole batch as ``batch_embeddings`` and a slice of it as
     ``embeddings`` gives that slice's shares of the whole batch's PT (how
-    EBGAN computes it on each replica, see ``zoo.ebgan``).
+    EBGAN computes it on each replica, see ``zoo.models.ebgan``).
 
     Args:
         embeddings: ``[n, d]`` embeddings whose shares to return.
@@ -350,3 +352,36 @@ __all__ += [
     "ebgan_generator_loss",
     "pulling_away_term",
 ]
+
+
+# --- Reconstruction and distribution terms, per example -------------------
+
+
+def mean_absolute_error(predictions, targets):
+    """``mean |predictions - targets|`` over every axis but the first,
+    ``[batch]``: pix2pix's L1 term (Isola et al. 2017, "Image-to-Image
+    Translation with Conditional Adversarial Networks", eq. 3) and
+    CycleGAN's cycle-consistency and identity terms (Zhu et al. 2017)."""
+    errors = ops.cast(predictions, "float32") - ops.cast(targets, "float32")
+    return per_example(ops.abs(errors))
+
+
+def mean_squared_error(predictions, targets):
+    """``mean (predictions - targets)^2`` over every axis but the first,
+    ``[batch]``: the pixel-wise MSE and the feature-space content loss of
+    SRGAN (Ledig et al. 2017, eqs. 4-5)."""
+    errors = ops.cast(predictions, "float32") - ops.cast(targets, "float32")
+    return per_example(ops.square(errors))
+
+
+def kl_to_standard_normal(mean, log_variance):
+    """``KL(N(mean, exp(log_variance)) || N(0, I))`` summed over the last
+    axis, ``[batch]`` (Kingma & Welling 2014, appendix B):
+    ``-1/2 sum(1 + log s^2 - m^2 - s^2)``. StackGAN's conditioning
+    augmentation regulariser (Zhang et al. 2017, eq. 3)."""
+    mean = ops.cast(mean, "float32")
+    log_variance = ops.cast(log_variance, "float32")
+    return -0.5 * ops.sum(1.0 + log_variance - ops.square(mean) - ops.exp(log_variance), axis=-1)
+
+
+__all__ += ["mean_absolute_error", "mean_squared_error", "kl_to_standard_normal"]

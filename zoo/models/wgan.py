@@ -9,7 +9,7 @@ Its Algorithm 1, with the default values used in all its experiments:
 ``c = 0.01``, ``n_critic = 5`` critic updates per generator update, RMSProp
 with learning rate ``5e-5`` for both players (the paper found momentum-based
 optimizers such as Adam unstable here), batch 64. The networks are DCGAN's
-(``zoo.dcgan``), as in the paper's main experiments; the critic outputs an
+(``zoo.models.dcgan``), as in the paper's main experiments; the critic outputs an
 unbounded score instead of a logit.
 
 As in Algorithm 1, each critic update draws its own real batch
@@ -22,12 +22,21 @@ updates.
 import keras
 from keras import ops
 
-from zoo.base import GAN
-from zoo.dcgan import DCGANDiscriminator, DCGANGenerator
-from zoo.registry import register
+from zoo.core.adversarial import GAN
+from zoo.core.errors import ConfigError
+from zoo.core.registry import register
+from zoo.models.dcgan import DCGANDiscriminator, DCGANGenerator
+
+PRESETS = {
+    "wgan_mnist": {
+        "description": "28x28 grayscale (MNIST, Fashion-MNIST): DCGAN networks, "
+        "critic weights clipped to [-0.01, 0.01], 5 critic steps, RMSProp(5e-5).",
+        "image_shape": (28, 28, 1),
+    },
+}
 
 
-@register("wgan")
+@register("wgan", presets=PRESETS)
 @keras.saving.register_keras_serializable(package="zoo")
 class WGAN(GAN):
     """Wasserstein GAN with weight clipping (Arjovsky et al. 2017, Algorithm 1).
@@ -41,13 +50,12 @@ class WGAN(GAN):
         fresh_real_batches: a new real batch for each critic update, as in
             Algorithm 1 (True); False reuses one per train step.
         adversarial_loss: ``"wasserstein"`` (critic ``D(G(z)) - D(x)``,
-            generator ``-D(G(z))``); other names from ``zoo.losses`` train a
+            generator ``-D(G(z))``); other names from ``zoo.core.losses`` train a
             weight-clipped discriminator with that loss instead.
-        **kwargs: the remaining ``zoo.base.GAN`` arguments.
+        **kwargs: the remaining ``zoo.core.adversarial.GAN`` arguments.
     """
 
-    generator_class = DCGANGenerator
-    discriminator_class = DCGANDiscriminator
+    network_classes = {"generator": DCGANGenerator, "discriminator": DCGANDiscriminator}
     default_training = {
         **GAN.default_training,
         "batch_size": 64,
@@ -55,14 +63,6 @@ class WGAN(GAN):
         "d_optimizer": {"class_name": "RMSprop", "config": {"learning_rate": 5e-5}},
         "g_optimizer": {"class_name": "RMSprop", "config": {"learning_rate": 5e-5}},
     }
-    presets = {
-        "wgan_mnist": {
-            "description": "28x28 grayscale (MNIST, Fashion-MNIST): DCGAN networks, "
-            "critic weights clipped to [-0.01, 0.01], 5 critic steps, RMSProp(5e-5).",
-            "image_shape": (28, 28, 1),
-        },
-    }
-
     def __init__(
         self,
         generator,
@@ -74,7 +74,7 @@ class WGAN(GAN):
         **kwargs,
     ):
         if clip_value <= 0:
-            raise ValueError(f"clip_value must be > 0, got {clip_value}.")
+            raise ConfigError(f"clip_value must be > 0, got {clip_value}.")
         super().__init__(
             generator,
             discriminator,

@@ -7,11 +7,16 @@
   on with a flag.
 * ``MinibatchDiscrimination``: appends to each example's features how close
   it is to the other examples of the batch (Salimans et al. 2016).
+* ``Dropout``: dropout whose masks are checkpointed and whose replicas
+  together draw the one-device mask.
 """
 
 import keras
 import tensorflow as tf
 from keras import ops
+
+from zoo.core import replicas
+from zoo.core.errors import ConfigError
 
 
 def batch_norm(name=None, **kwargs):
@@ -80,12 +85,12 @@ class SpectralNormalization(keras.layers.Wrapper):
     def __init__(self, layer, power_iterations=1, epsilon=1e-12, **kwargs):
         supported = (keras.layers.Dense, keras.layers.Embedding) + _CONVOLUTIONS
         if not isinstance(layer, supported):
-            raise ValueError(
+            raise ConfigError(
                 "SpectralNormalization wraps Dense, Conv1D/2D/3D or Embedding "
                 f"layers; got {type(layer).__name__}."
             )
         if power_iterations < 1:
-            raise ValueError(f"power_iterations must be >= 1, got {power_iterations}.")
+            raise ConfigError(f"power_iterations must be >= 1, got {power_iterations}.")
         kwargs.setdefault("dtype", layer.dtype_policy)
         # Variables are read in float32 here; call() casts for the op.
         kwargs["autocast"] = False
@@ -109,6 +114,10 @@ class SpectralNormalization(keras.layers.Wrapper):
             autocast=False,
             name="u",
         )
+        # A unit vector from the start: sigma = ||W u|| is then a lower bound
+        # of the largest singular value, even before any power iteration (an
+        # un-normalised u scales it by ||u||, ~sqrt(units)).
+        self.u.assign(_l2_normalize(self.u, self.epsilon))
 
     def sigma(self, training=False):
         """The spectral-norm estimate ``||W u||``, a float32 scalar.
@@ -221,7 +230,7 @@ class MinibatchDiscrimination(keras.layers.Layer):
 
     def build(self, input_shape):
         if len(input_shape) != 2:
-            raise ValueError(
+            raise ConfigError(
                 f"MinibatchDiscrimination expects features [batch, A]; got {input_shape}."
             )
         self.kernel = self.add_weight(
@@ -261,3 +270,51 @@ class MinibatchDiscrimination(keras.layers.Layer):
             }
         )
         return config
+
+
+@keras.saving.register_keras_serializable(package="zoo")
+class Dropout(keras.layers.Layer):
+    """Dropout (Srivastava et al. 2014) that resumes exactly and is the same
+    on one device or several.
+
+    ``keras.layers.Dropout`` draws its masks from a seed stream that is not
+    part of the saved weights and, under a strategy, gives every replica the
+    same mask for its own share of the batch, so a resumed run and an
+    N-replica run both draw other masks than the uninterrupted one-device
+    run. Here each training call takes one seed from the layer's
+    ``SeedGenerator`` (its state is among ``model.variables``, which the
+    zoo's checkpoints save), draws the mask of the *global* batch from it,
+    the same on every replica, and keeps this replica's rows. Inverted
+    dropout: kept units are scaled by ``1 / (1 - rate)``.
+
+    Args:
+        rate: fraction of units to drop, in ``[0, 1)``.
+        seed: seed of the layer's stream (None: random).
+    """
+
+    def __init__(self, rate, seed=None, **kwargs):
+        super().__init__(**kwargs)
+        if not 0.0 <= float(rate) < 1.0:
+            raise ConfigError(f"Dropout rate must be in [0, 1), got {rate}.")
+        self.rate = float(rate)
+        self.seed = seed
+        self.seed_generator = keras.random.SeedGenerator(seed)
+        self.supports_masking = True
+        self.built = True
+
+    def call(self, inputs, training=False):
+        if not training or self.rate == 0.0:
+            return inputs
+        seed = tf.cast(self.seed_generator.next(), tf.int64)
+        local = tf.shape(inputs)[0]
+        shape = tf.concat([[local * replicas.num_replicas()], tf.shape(inputs)[1:]], axis=0)
+        keep = tf.random.stateless_uniform(shape, seed=seed) >= self.rate
+        keep = replicas.local_slice(keep, local)
+        scale = tf.cast(1.0 / (1.0 - self.rate), inputs.dtype)
+        return tf.where(keep, inputs * scale, tf.zeros_like(inputs))
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+    def get_config(self):
+        return {**super().get_config(), "rate": self.rate, "seed": self.seed}

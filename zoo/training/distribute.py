@@ -17,6 +17,8 @@ import os
 
 import tensorflow as tf
 
+from zoo.core.errors import ConfigError
+
 STRATEGIES = ("default", "one_device", "mirrored", "multiworker", "tpu")
 
 
@@ -41,7 +43,7 @@ def make_strategy(name="default", tpu="local", devices=None):
         tf.config.experimental_connect_to_cluster(resolver)
         tf.tpu.experimental.initialize_tpu_system(resolver)
         return tf.distribute.TPUStrategy(resolver)
-    raise ValueError(
+    raise ConfigError(
         f"Unknown strategy {name!r}; choose one of: {', '.join(STRATEGIES)}."
     )
 

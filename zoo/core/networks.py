@@ -14,6 +14,8 @@ import inspect
 
 import keras
 
+from zoo.core.errors import ConfigError
+
 _SKIPPED_KINDS = (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD)
 
 
@@ -22,7 +24,7 @@ def square_image_shape(image_shape, owner):
     a ValueError naming ``owner`` (e.g. "DCGAN") and the shape otherwise."""
     image_shape = tuple(int(d) for d in image_shape)
     if len(image_shape) != 3 or image_shape[0] != image_shape[1]:
-        raise ValueError(
+        raise ConfigError(
             f"{owner} expects square images (H, W, C) with H == W; got {image_shape}."
         )
     return image_shape
@@ -55,3 +57,35 @@ class Network(keras.Model):
     @classmethod
     def from_config(cls, config):
         return cls(**config)
+
+
+def input_names(network):
+    """Names of a network's inputs, in order (``"noise"``, ``"labels"``, ...)."""
+    return [tensor.name.split(":")[0] for tensor in network.inputs]
+
+
+def network_inputs(network, **values):
+    """What to call ``network`` with, from named values: the tensor itself
+    for a single-input network, else a dict by input name. Values the
+    network does not take are ignored (an unconditional discriminator is
+    given the condition too); one it takes but is not given is an error."""
+    names = input_names(network)
+    missing = [name for name in names if values.get(name) is None]
+    if missing:
+        raise ConfigError(
+            f"{network.name} needs input(s) {', '.join(missing)}; got "
+            f"{', '.join(k for k, v in values.items() if v is not None) or 'none'}."
+        )
+    if len(names) == 1:
+        return values[names[0]]
+    return {name: values[name] for name in names}
+
+
+def freeze(network):
+    """Mark ``network`` frozen (``trainable = False``) and return it: an
+    auxiliary network (a content network, a pretrained text encoder, a
+    finished stage) that a model uses but no optimizer trains. Its weights
+    stay out of every optimizer and out of the trainable state; they are
+    saved with the model as non-trainable weights."""
+    network.trainable = False
+    return network

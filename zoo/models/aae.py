@@ -51,10 +51,10 @@ import numpy as np
 import tensorflow as tf
 from keras import ops
 
-from zoo import base
-from zoo.base import GAN
-from zoo.networks import Network
-from zoo.registry import register
+from zoo.core.adversarial import GAN
+from zoo.core.errors import ConfigError
+from zoo.core.networks import Network
+from zoo.core.registry import register
 
 
 def weight_init():
@@ -168,7 +168,7 @@ def sample_prior(num, latent_dim, seed, prior="normal", num_components=10):
         latent_dim: code size.
         seed: shape-``[2]`` int seed of ``tf.random.stateless_*``: the same
             seed gives the same samples. For ``"normal"`` the samples equal
-            ``zoo.base.noise_for_seed`` with seed ``[s, 0]``.
+            ``zoo.core.adversarial.noise_for_seed`` with seed ``[s, 0]``.
         prior: a name from ``PRIORS``.
         num_components: components of the ``"gaussian_mixture"`` prior.
     """
@@ -186,12 +186,6 @@ def sample_prior(num, latent_dim, seed, prior="normal", num_components=10):
     return means + MIXTURE_STDDEV * normal
 
 
-def _loss_scaled(optimizer):
-    if isinstance(optimizer, keras.optimizers.LossScaleOptimizer):
-        return optimizer
-    return keras.optimizers.LossScaleOptimizer(optimizer)
-
-
 def _adam(learning_rate, beta_1=0.9):
     return {
         "class_name": "Adam",
@@ -199,7 +193,23 @@ def _adam(learning_rate, beta_1=0.9):
     }
 
 
-@register("aae")
+PRESETS = {
+    "aae_mnist": {
+        "description": "The paper's MNIST model: 784-1000-1000-8 encoder, "
+        "mirrored decoder, 1000-1000 latent discriminator, N(0, I) prior.",
+        "image_shape": (28, 28, 1),
+        "model": {"latent_dim": 8},
+    },
+    "aae_mnist_mixture": {
+        "description": "As aae_mnist with 2-d codes and the paper's mixture "
+        "of 10 Gaussians as prior (its Fig. 4).",
+        "image_shape": (28, 28, 1),
+        "model": {"latent_dim": 2, "prior": "gaussian_mixture", "prior_components": 10},
+    },
+}
+
+
+@register("aae", presets=PRESETS)
 @keras.saving.register_keras_serializable(package="zoo")
 class AAE(GAN):
     """Adversarial autoencoder (Makhzani et al. 2015).
@@ -212,18 +222,20 @@ class AAE(GAN):
         prior_components: components of the ``"gaussian_mixture"`` prior.
         d_steps: latent-discriminator updates per encoder update in the
             regularisation phase (1 in the paper).
-        adversarial_loss: as for ``zoo.base.GAN``; the paper's is the
+        adversarial_loss: as for ``zoo.core.adversarial.GAN``; the paper's is the
             original GAN loss, here with the non-saturating generator loss
             (the default).
-        ema_decay: as for ``zoo.base.GAN``: an average of the decoder, which
+        ema_decay: as for ``zoo.core.adversarial.GAN``: an average of the decoder, which
             ``decode``, ``generate`` and the export then use.
-        Other arguments as for ``zoo.base.GAN``, except ``augment`` and
+        Other arguments as for ``zoo.core.adversarial.GAN``, except ``augment`` and
         ``unrolled_steps`` (image-space techniques; rejected).
     """
 
-    generator_class = AAEDecoder
-    discriminator_class = LatentDiscriminator
-    encoder_class = AAEEncoder
+    network_classes = {
+        "generator": AAEDecoder,
+        "discriminator": LatentDiscriminator,
+        "encoder": AAEEncoder,
+    }
     default_training = {
         "dataset": "mnist",
         "batch_size": 100,
@@ -233,21 +245,6 @@ class AAE(GAN):
         "d_optimizer": _adam(2e-4, beta_1=0.5),
         "g_optimizer": _adam(2e-4, beta_1=0.5),
     }
-    presets = {
-        "aae_mnist": {
-            "description": "The paper's MNIST model: 784-1000-1000-8 encoder, "
-            "mirrored decoder, 1000-1000 latent discriminator, N(0, I) prior.",
-            "image_shape": (28, 28, 1),
-            "model": {"latent_dim": 8},
-        },
-        "aae_mnist_mixture": {
-            "description": "As aae_mnist with 2-d codes and the paper's mixture "
-            "of 10 Gaussians as prior (its Fig. 4).",
-            "image_shape": (28, 28, 1),
-            "model": {"latent_dim": 2, "prior": "gaussian_mixture", "prior_components": 10},
-        },
-    }
-
     def __init__(
         self,
         generator,
@@ -258,20 +255,20 @@ class AAE(GAN):
         **kwargs,
     ):
         if prior not in PRIORS:
-            raise ValueError(f"Unknown prior {prior!r}; known priors: {', '.join(PRIORS)}.")
+            raise ConfigError(f"Unknown prior {prior!r}; known priors: {', '.join(PRIORS)}.")
         if prior == "gaussian_mixture" and encoder.output.shape[-1] < 2:
-            raise ValueError("The gaussian_mixture prior needs codes of at least 2 dimensions.")
+            raise ConfigError("The gaussian_mixture prior needs codes of at least 2 dimensions.")
         sizes = {
             "encoder output": encoder.output.shape[-1],
             "decoder input": generator.input.shape[-1],
             "discriminator input": discriminator.input.shape[-1],
         }
         if len(set(sizes.values())) != 1:
-            raise ValueError(f"The code sizes must agree; got {sizes}.")
+            raise ConfigError(f"The code sizes must agree; got {sizes}.")
         super().__init__(generator, discriminator, **kwargs)
         if self.augment or self.unrolled_steps or self.fresh_real_batches:
             # All act on images before the discriminator, which here sees codes.
-            raise ValueError(
+            raise ConfigError(
                 "AAE supports neither augment, unrolled_steps nor "
                 "fresh_real_batches: its discriminator judges codes, not images."
             )
@@ -287,34 +284,11 @@ class AAE(GAN):
     # --- Presets -----------------------------------------------------------
 
     @classmethod
-    def preset_config(cls, name):
-        """As ``GAN.preset_config``, plus the encoder's arguments."""
-        config = super().preset_config(name)
-        config["encoder"] = dict(cls.presets[name].get("encoder", {}))
-        return config
-
-    @classmethod
-    def from_preset(cls, name, **model_overrides):
-        """Build preset ``name``; ``generator=``, ``discriminator=`` and
-        ``encoder=`` dicts update the networks' arguments, and the model's
-        ``latent_dim`` sets the code size of all three."""
-        preset = cls.preset_config(name)
-        model_args = {**preset["model"], **model_overrides}
-        latent_dim = model_args.get("latent_dim") or 8
-        networks = {}
-        for role in ("generator", "discriminator", "encoder"):
-            networks[role] = {
-                "latent_dim": latent_dim,
-                **preset[role],
-                **model_args.pop(role, {}),
-            }
-        image_shape = preset["image_shape"]
-        return cls(
-            generator=cls.generator_class(image_shape=image_shape, **networks["generator"]),
-            discriminator=cls.discriminator_class(**networks["discriminator"]),
-            encoder=cls.encoder_class(image_shape=image_shape, **networks["encoder"]),
-            **model_args,
-        )
+    def network_defaults(cls, role, preset, model_args):
+        """The model's ``latent_dim`` (default 8) sets the code size of all
+        three networks."""
+        defaults = super().network_defaults(role, preset, model_args)
+        return {**defaults, "latent_dim": model_args.get("latent_dim") or 8}
 
     # --- Prior, encoding and decoding ----------------------------------------
 
@@ -324,8 +298,7 @@ class AAE(GAN):
     def sample_latent(self, batch_size):
         """Codes ``[batch_size, latent_dim]`` from the prior, from the model's
         seed stream (different on every replica)."""
-        seed = tf.cast(self.seed_generator.next(), tf.int64)
-        seed = tf.random.experimental.stateless_fold_in(seed, base.replica_id())
+        seed = self.next_seed()
         return sample_prior(
             batch_size, self.latent_dim, seed, self.prior, self.prior_components
         )
@@ -368,109 +341,87 @@ class AAE(GAN):
 
     # --- Training ------------------------------------------------------------
 
-    def compile(
-        self,
-        d_optimizer=None,
-        g_optimizer=None,
-        reconstruction_optimizer=None,
-        jit_compile=False,
-        steps_per_execution=1,
-        **kwargs,
-    ):
+    def optimizer_variables(self):
+        """Three updates (see the module doc): ``reconstruction_optimizer``
+        trains encoder and decoder, ``d_optimizer`` the latent discriminator,
+        ``g_optimizer`` the encoder as the generator of codes."""
+        return {
+            "reconstruction_optimizer": (
+                self.encoder.trainable_variables + self.generator.trainable_variables
+            ),
+            "d_optimizer": self.discriminator.trainable_variables,
+            "g_optimizer": self.encoder.trainable_variables,
+        }
+
+    def compile(self, d_optimizer=None, g_optimizer=None, reconstruction_optimizer=None, **kwargs):
         """Set and build the three optimizers (defaults from
         ``default_training``: Adam(2e-4, beta_1=0.5) for ``d_optimizer`` and
-        ``g_optimizer``, Adam(1e-3) for ``reconstruction_optimizer``).
-
-        Args:
-            d_optimizer: updates the latent discriminator.
-            g_optimizer: updates the encoder as the generator of codes.
-            reconstruction_optimizer: updates encoder and decoder on the
-                reconstruction loss.
-            jit_compile, steps_per_execution: as for ``zoo.base.GAN.compile``.
-        """
-        # Not GAN.compile: it builds g_optimizer for the decoder, while here
-        # g_optimizer updates the encoder.
-        keras.Model.compile(
-            self, jit_compile=jit_compile, steps_per_execution=steps_per_execution, **kwargs
+        ``g_optimizer``, Adam(1e-3) for ``reconstruction_optimizer``)."""
+        super().compile(
+            d_optimizer=d_optimizer,
+            g_optimizer=g_optimizer,
+            reconstruction_optimizer=reconstruction_optimizer,
+            **kwargs,
         )
-        settings = self.default_training
-        optimizers = {
-            "d_optimizer": d_optimizer or keras.optimizers.get(settings["d_optimizer"]),
-            "g_optimizer": g_optimizer or keras.optimizers.get(settings["g_optimizer"]),
-            "reconstruction_optimizer": reconstruction_optimizer
-            or keras.optimizers.get(settings["reconstruction_optimizer"]),
-        }
-        if keras.mixed_precision.global_policy().name == "mixed_float16":
-            # float16 gradients underflow without loss scaling.
-            optimizers = {name: _loss_scaled(opt) for name, opt in optimizers.items()}
-        self.d_optimizer = optimizers["d_optimizer"]
-        self.g_optimizer = optimizers["g_optimizer"]
-        self.reconstruction_optimizer = optimizers["reconstruction_optimizer"]
-        # Built inside the strategy scope compile() runs in (see GAN.compile).
-        self.d_optimizer.build(self.discriminator.trainable_variables)
-        self.g_optimizer.build(self.encoder.trainable_variables)
-        self.reconstruction_optimizer.build(self._autoencoder_variables())
-
-    def _autoencoder_variables(self):
-        return self.encoder.trainable_variables + self.generator.trainable_variables
 
     def reconstruction_step(self, images):
         """Reconstruction phase: one update of encoder and decoder on
         ``reconstruction_loss``; returns the values it reports."""
-        variables = self._autoencoder_variables()
-        with tf.GradientTape() as tape:
+
+        def objective():
             codes = self.encoder(images, training=True)
             reconstructed = self.generator(codes, training=True)
             per_example = self.reconstruction_loss(images, reconstructed)
-            loss = (
-                self.reduce_loss(per_example)
-                + self._regularization_loss(self.encoder)
-                + self._regularization_loss(self.generator)
+            loss = self.reduce_loss(per_example) + self.regularization_loss(
+                self.encoder, self.generator
             )
-            scaled_loss = self.reconstruction_optimizer.scale_loss(loss)
-        self._apply(self.reconstruction_optimizer, scaled_loss, tape, variables)
-        return {"reconstruction_loss": ops.mean(per_example)}
+            return loss, {"reconstruction_loss": ops.mean(per_example)}
 
-    def discriminator_step(self, real, labels=None):
+        return self.apply_update("reconstruction_optimizer", objective)
+
+    def discriminator_step(self, real, condition=None):
         """Regularisation phase, first half: one update of the latent
         discriminator, prior samples as "real" and codes of the images
         ``real`` as "fake"."""
         prior_codes = self.sample_latent(ops.shape(real)[0])
         codes = self.encoder(real, training=True)
-        variables = self.discriminator.trainable_variables
-        with tf.GradientTape() as tape:
+
+        def objective():
             prior_logits = self.discriminate(prior_codes, training=True)
             code_logits = self.discriminate(codes, training=True)
             per_example = self.discriminator_loss(prior_logits, code_logits)
-            loss = self.reduce_loss(per_example) + self._regularization_loss(
-                self.discriminator
-            )
-            scaled_loss = self.d_optimizer.scale_loss(loss)
-        self._apply(self.d_optimizer, scaled_loss, tape, variables)
+            loss = self.reduce_loss(per_example) + self.regularization_loss(self.discriminator)
+            return loss, {"d_loss": ops.mean(per_example)}
+
+        reports = self.apply_update("d_optimizer", objective)
         self.after_discriminator_step()
-        return {"d_loss": ops.mean(per_example)}
+        return reports
 
     def encoder_step(self, images):
         """Regularisation phase, second half: one update of the encoder (the
         generator of codes) to make the discriminator call its codes prior
         samples."""
-        variables = self.encoder.trainable_variables
-        with tf.GradientTape() as tape:
+
+        def objective():
             codes = self.encoder(images, training=True)
             per_example = self.generator_loss(self.discriminate(codes, training=True))
-            loss = self.reduce_loss(per_example) + self._regularization_loss(self.encoder)
-            scaled_loss = self.g_optimizer.scale_loss(loss)
-        self._apply(self.g_optimizer, scaled_loss, tape, variables)
-        return {"g_loss": ops.mean(per_example)}
+            loss = self.reduce_loss(per_example) + self.regularization_loss(self.encoder)
+            return loss, {"g_loss": ops.mean(per_example)}
 
-    def generator_step(self, batch_size, labels=None):
+        return self.apply_update("g_optimizer", objective)
+
+    def discriminate(self, codes, condition=None, training=False):
+        """The latent discriminator's float32 logits for codes."""
+        return ops.cast(self.discriminator(codes, training=training), "float32")
+
+    def generator_step(self, real, condition=None):
         raise NotImplementedError(
             "An AAE has no generator step on noise: its decoder trains in "
             "reconstruction_step and its encoder, the generator of codes, in "
             "encoder_step(images)."
         )
 
-    def train_step(self, data):
+    def training_updates(self, data):
         images, _ = self.unpack_batch(data)
         images = ops.cast(images, self.compute_dtype)
         results = self.reconstruction_step(images)
@@ -479,7 +430,7 @@ class AAE(GAN):
         results.update(self.encoder_step(images))
         # The decoder (the generator) changed in this step: EMA and the like.
         self.after_generator_step()
-        return self.report(results)
+        return results
 
     # --- Serialisation -------------------------------------------------------
 
@@ -490,9 +441,3 @@ class AAE(GAN):
             "prior": self.prior,
             "prior_components": self.prior_components,
         }
-
-    @classmethod
-    def from_config(cls, config):
-        config = dict(config)
-        config["encoder"] = keras.saving.deserialize_keras_object(config["encoder"])
-        return super().from_config(config)

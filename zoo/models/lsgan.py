@@ -24,13 +24,28 @@ the discriminator's output is the raw regression value.
 
 import keras
 
-from zoo import losses
-from zoo.base import GAN
-from zoo.dcgan import DCGANDiscriminator, DCGANGenerator
-from zoo.registry import register
+from zoo.core import losses
+from zoo.core.adversarial import GAN
+from zoo.core.errors import ConfigError
+from zoo.core.registry import register
+from zoo.models.dcgan import DCGANDiscriminator, DCGANGenerator
+
+PRESETS = {
+    "lsgan_mnist": {
+        "description": "28x28 grayscale (MNIST, Fashion-MNIST): DCGAN networks, "
+        "0-1 coding a=0, b=c=1 (eq. 9), Adam(2e-4, 0.5).",
+        "image_shape": (28, 28, 1),
+    },
+    "lsgan_mnist_pearson": {
+        "description": "As lsgan_mnist with a=-1, b=1, c=0 (eq. 8): minimises "
+        "the Pearson chi-squared divergence.",
+        "image_shape": (28, 28, 1),
+        "model": {"a": -1.0, "b": 1.0, "c": 0.0},
+    },
+}
 
 
-@register("lsgan")
+@register("lsgan", presets=PRESETS)
 @keras.saving.register_keras_serializable(package="zoo")
 class LSGAN(GAN):
     """Least squares GAN (Mao et al. 2017, eq. 2) with targets ``a, b, c``.
@@ -41,31 +56,16 @@ class LSGAN(GAN):
         a: the discriminator's target for generated data.
         b: the discriminator's target for real data.
         c: the target the generator pushes ``D(G(z))`` towards.
-        **kwargs: the remaining ``zoo.base.GAN`` arguments; ``adversarial_loss``
+        **kwargs: the remaining ``zoo.core.adversarial.GAN`` arguments; ``adversarial_loss``
             can only be ``"least_squares"``.
     """
 
-    generator_class = DCGANGenerator
-    discriminator_class = DCGANDiscriminator
+    network_classes = {"generator": DCGANGenerator, "discriminator": DCGANDiscriminator}
     default_training = {**GAN.default_training, "batch_size": 64, "epochs": 25}
-    presets = {
-        "lsgan_mnist": {
-            "description": "28x28 grayscale (MNIST, Fashion-MNIST): DCGAN networks, "
-            "0-1 coding a=0, b=c=1 (eq. 9), Adam(2e-4, 0.5).",
-            "image_shape": (28, 28, 1),
-        },
-        "lsgan_mnist_pearson": {
-            "description": "As lsgan_mnist with a=-1, b=1, c=0 (eq. 8): minimises "
-            "the Pearson chi-squared divergence.",
-            "image_shape": (28, 28, 1),
-            "model": {"a": -1.0, "b": 1.0, "c": 0.0},
-        },
-    }
-
     def __init__(self, generator, discriminator, a=0.0, b=1.0, c=1.0, **kwargs):
         loss = kwargs.pop("adversarial_loss", "least_squares")
         if loss != "least_squares":
-            raise ValueError(
+            raise ConfigError(
                 f"LSGAN trains with the least squares loss; got adversarial_loss={loss!r}."
             )
         super().__init__(generator, discriminator, adversarial_loss=loss, **kwargs)

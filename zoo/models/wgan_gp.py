@@ -1,7 +1,7 @@
 """WGAN-GP: Gulrajani, Ahmed, Arjovsky, Dumoulin & Courville 2017, "Improved
 Training of Wasserstein GANs" (arXiv:1704.00028).
 
-WGAN (``zoo.wgan``) with the critic kept 1-Lipschitz by a soft constraint
+WGAN (``zoo.models.wgan``) with the critic kept 1-Lipschitz by a soft constraint
 instead of weight clipping: the critic loss gains
 ``lambda * (||grad_x D(x_hat)||_2 - 1)^2`` at random points
 ``x_hat = alpha x + (1 - alpha) G(z)`` on lines between real and generated
@@ -15,12 +15,22 @@ networks are DCGAN's, the critic without batch norm.
 
 import keras
 import tensorflow as tf
-from keras import ops
 
-from zoo import losses
-from zoo.base import GAN, replica_id
-from zoo.dcgan import DCGANDiscriminator, DCGANGenerator
-from zoo.registry import register
+from zoo.core import losses, terms
+from zoo.core.adversarial import GAN
+from zoo.core.errors import ConfigError
+from zoo.core.registry import register
+from zoo.models.dcgan import DCGANDiscriminator, DCGANGenerator
+
+PRESETS = {
+    "wgan_gp_mnist": {
+        "description": "28x28 grayscale (MNIST, Fashion-MNIST): DCGAN networks, "
+        "critic without batch norm, gradient penalty 10, 5 critic steps, "
+        "Adam(1e-4, 0, 0.9).",
+        "image_shape": (28, 28, 1),
+        "discriminator": {"batch_norm": False},
+    },
+}
 
 
 def _has_batch_norm(network):
@@ -31,7 +41,7 @@ def _has_batch_norm(network):
     )
 
 
-@register("wgan_gp")
+@register("wgan_gp", presets=PRESETS)
 @keras.saving.register_keras_serializable(package="zoo")
 class WGANGP(GAN):
     """Wasserstein GAN with gradient penalty (Gulrajani et al. 2017, Algorithm 1).
@@ -45,15 +55,14 @@ class WGANGP(GAN):
         fresh_real_batches: a new real batch for each critic update, as in
             the paper's Algorithm 1 (True); False reuses one per train step.
         adversarial_loss: ``"wasserstein"``, or another name from
-            ``zoo.losses`` to add the penalty to that loss instead.
-        **kwargs: the remaining ``zoo.base.GAN`` arguments.
+            ``zoo.core.losses`` to add the penalty to that loss instead.
+        **kwargs: the remaining ``zoo.core.adversarial.GAN`` arguments.
 
     Raises:
         ValueError: if the critic has batch normalization.
     """
 
-    generator_class = DCGANGenerator
-    discriminator_class = DCGANDiscriminator
+    network_classes = {"generator": DCGANGenerator, "discriminator": DCGANDiscriminator}
     default_training = {
         **GAN.default_training,
         "batch_size": 64,
@@ -67,16 +76,6 @@ class WGANGP(GAN):
             "config": {"learning_rate": 1e-4, "beta_1": 0.0, "beta_2": 0.9},
         },
     }
-    presets = {
-        "wgan_gp_mnist": {
-            "description": "28x28 grayscale (MNIST, Fashion-MNIST): DCGAN networks, "
-            "critic without batch norm, gradient penalty 10, 5 critic steps, "
-            "Adam(1e-4, 0, 0.9).",
-            "image_shape": (28, 28, 1),
-            "discriminator": {"batch_norm": False},
-        },
-    }
-
     def __init__(
         self,
         generator,
@@ -88,7 +87,7 @@ class WGANGP(GAN):
         **kwargs,
     ):
         if _has_batch_norm(discriminator):
-            raise ValueError(
+            raise ConfigError(
                 "WGAN-GP penalises each example's input gradient, so its critic "
                 "must not use batch normalization (e.g. "
                 "DCGANDiscriminator(batch_norm=False))."
@@ -103,28 +102,23 @@ class WGANGP(GAN):
         )
         self.gp_weight = float(gp_weight)
 
-    def metric_names(self):
-        return ["d_loss", "gradient_penalty", "g_loss"]
-
     def sample_interpolation_weights(self, batch_size):
-        """``alpha ~ U[0, 1]``, ``[batch_size]``, from the model's seed stream.
+        """``alpha ~ U[0, 1]``, ``[batch_size]``, from the model's seed stream
+        (different on every replica, as the noise)."""
+        return tf.random.stateless_uniform((batch_size,), seed=self.next_seed())
 
-        As for the noise, the replica id is folded into the seed so that the
-        replicas of a strategy draw different weights.
-        """
-        seed = tf.cast(self.seed_generator.next(), tf.int64)
-        seed = tf.random.experimental.stateless_fold_in(seed, replica_id())
-        return tf.random.stateless_uniform((batch_size,), seed=seed)
+    def discriminator_terms(self):
+        """``gradient_penalty``: ``lambda * (||grad D(x_hat)|| - 1)^2`` per example."""
 
-    def discriminator_penalty(self, real, fake, labels=None):
-        """``{"gradient_penalty": lambda * (||grad D(x_hat)|| - 1)^2}``, ``[batch]``."""
-        alpha = self.sample_interpolation_weights(ops.shape(real)[0])
+        def penalty(t):
+            alpha = self.sample_interpolation_weights(tf.shape(t.real)[0])
 
-        def critic(images):
-            return self.discriminate(images, labels, training=True)
+            def critic(images):
+                return self.discriminate(images, t.condition, training=True)
 
-        penalty = losses.gradient_penalty(critic, real, fake, alpha)
-        return {"gradient_penalty": self.gp_weight * penalty}
+            return losses.gradient_penalty(critic, t.real, t.fake, alpha)
+
+        return [terms.LossTerm("gradient_penalty", penalty, weight=self.gp_weight)]
 
     def get_config(self):
         return {**super().get_config(), "gp_weight": self.gp_weight}

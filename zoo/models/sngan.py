@@ -2,7 +2,7 @@
 Generative Adversarial Networks" (ICLR 2018, arXiv:1802.05957).
 
 Every weight layer of the discriminator is spectrally normalised
-(``zoo.layers.SpectralNormalization``): its kernel is divided by its largest
+(``zoo.core.layers.SpectralNormalization``): its kernel is divided by its largest
 singular value, which bounds the discriminator's Lipschitz constant without a
 gradient penalty. The singular value is estimated by power iteration with a
 persistent vector (the paper's Algorithm 1), one iteration per training-mode
@@ -20,7 +20,7 @@ The networks are the paper's "standard CNN" (its appendix, Table 3):
   64, 128, 256 channels, a 3x3 convolution with 512, a linear logit;
   LeakyReLU(0.1); no batch norm.
 
-Other sizes use as many stride-2 stages as ``zoo.dcgan.upsampling_plan``
+Other sizes use as many stride-2 stages as ``zoo.models.dcgan.upsampling_plan``
 gives (28x28: two, from 7x7; channels scale with ``base_filters``).
 
 Training uses the hyperparameters of the authors' released configuration
@@ -33,15 +33,13 @@ configuration also decays the learning rates linearly to 0
 over training, which is not done here.
 """
 
-
 import keras
 
-from zoo import layers
-from zoo.base import GAN
-from zoo.dcgan import upsampling_plan
-from zoo.networks import Network, square_image_shape
-from zoo.registry import register
-
+from zoo.core import layers
+from zoo.core.adversarial import GAN
+from zoo.core.networks import Network, square_image_shape
+from zoo.core.registry import register
+from zoo.models.dcgan import upsampling_plan
 
 
 @keras.saving.register_keras_serializable(package="zoo")
@@ -143,7 +141,23 @@ class SNGANDiscriminator(Network):
         self.negative_slope = negative_slope
 
 
-@register("sngan")
+PRESETS = {
+    "sngan_mnist": {
+        "description": "28x28 grayscale (MNIST, Fashion-MNIST): standard CNN "
+        "from a 7x7x256 seed, hinge loss, n_dis=5, Adam(2e-4, 0, 0.9).",
+        "image_shape": (28, 28, 1),
+    },
+    "sngan_cifar10": {
+        "description": "32x32 RGB (CIFAR-10): the paper's standard CNN, "
+        "4x4x512 seed; 50k generator updates at batch 64 as released.",
+        "image_shape": (32, 32, 3),
+        # 321 epochs x 156 steps (50,000 // (64 x 5)) ~ 50k updates.
+        "training": {"dataset": "cifar10", "epochs": 321},
+    },
+}
+
+
+@register("sngan", presets=PRESETS)
 @keras.saving.register_keras_serializable(package="zoo")
 class SNGAN(GAN):
     """SNGAN (Miyato et al. 2018): spectrally normalised discriminator, hinge
@@ -158,11 +172,10 @@ class SNGAN(GAN):
             train step.
         adversarial_loss: ``"hinge"`` (the paper's eq. 16-17); the paper's
             CNN experiments also use ``"non_saturating"``.
-        **kwargs: the remaining ``zoo.base.GAN`` arguments.
+        **kwargs: the remaining ``zoo.core.adversarial.GAN`` arguments.
     """
 
-    generator_class = SNGANGenerator
-    discriminator_class = SNGANDiscriminator
+    network_classes = {"generator": SNGANGenerator, "discriminator": SNGANDiscriminator}
     default_training = {
         **GAN.default_training,
         "batch_size": 64,
@@ -176,21 +189,6 @@ class SNGAN(GAN):
             "config": {"learning_rate": 2e-4, "beta_1": 0.0, "beta_2": 0.9},
         },
     }
-    presets = {
-        "sngan_mnist": {
-            "description": "28x28 grayscale (MNIST, Fashion-MNIST): standard CNN "
-            "from a 7x7x256 seed, hinge loss, n_dis=5, Adam(2e-4, 0, 0.9).",
-            "image_shape": (28, 28, 1),
-        },
-        "sngan_cifar10": {
-            "description": "32x32 RGB (CIFAR-10): the paper's standard CNN, "
-            "4x4x512 seed; 50k generator updates at batch 64 as released.",
-            "image_shape": (32, 32, 3),
-            # 321 epochs x 156 steps (50,000 // (64 x 5)) ~ 50k updates.
-            "training": {"dataset": "cifar10", "epochs": 321},
-        },
-    }
-
     def __init__(
         self,
         generator,

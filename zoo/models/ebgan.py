@@ -21,7 +21,7 @@ gradient sums the replicas' gradients back) and computes its own examples'
 shares of the PT of the *global* batch, so N replicas compute exactly what one
 device computes on the whole batch.
 
-The generator is DCGAN's (``zoo.dcgan``; the paper's MNIST networks were
+The generator is DCGAN's (``zoo.models.dcgan``; the paper's MNIST networks were
 fully connected). The auto-encoder is convolutional, in the style of the
 paper's for larger images: 4x4 stride-2 convolutions down, transposed
 convolutions up, with a dense bottleneck whose output is the embedding PT
@@ -29,18 +29,14 @@ uses.
 """
 
 import keras
-import tensorflow as tf
 
-from zoo import layers, losses
-from zoo.base import GAN
-from zoo.dcgan import (
-    DCGANGenerator,
-    upsample_to_image,
-    upsampling_plan,
-    weight_init,
-)
-from zoo.networks import Network, square_image_shape
-from zoo.registry import register
+from zoo.core import layers, losses
+from zoo.core.adversarial import GAN
+from zoo.core.errors import ConfigError
+from zoo.core.networks import Network, square_image_shape
+from zoo.core.registry import register
+from zoo.core.replicas import global_batch
+from zoo.models.dcgan import DCGANGenerator, upsample_to_image, upsampling_plan, weight_init
 
 
 @keras.saving.register_keras_serializable(package="zoo")
@@ -114,20 +110,16 @@ class AutoEncoderDiscriminator(Network):
         self.kernel_size = kernel_size
 
 
-def global_batch(values):
-    """``values`` ``[local_batch, ...]`` of every replica, concatenated in
-    replica order: ``[global_batch, ...]`` (``values`` itself on one device).
-
-    Differentiable: the gradient of ``all_gather`` sums the replicas'
-    gradients of each slice back onto the replica it came from.
-    """
-    context = tf.distribute.get_replica_context()
-    if context is None or context.num_replicas_in_sync == 1:
-        return values
-    return context.all_gather(values, axis=0)
+PRESETS = {
+    "ebgan_mnist": {
+        "description": "28x28 grayscale (MNIST, Fashion-MNIST): EBGAN-PT, DCGAN "
+        "generator, convolutional auto-encoder, margin 10, lambda_PT 0.1, Adam(1e-3).",
+        "image_shape": (28, 28, 1),
+    },
+}
 
 
-@register("ebgan")
+@register("ebgan", presets=PRESETS)
 @keras.saving.register_keras_serializable(package="zoo")
 class EBGAN(GAN):
     """Energy-based GAN with an auto-encoder discriminator (Zhao et al. 2016).
@@ -145,12 +137,11 @@ class EBGAN(GAN):
             the paper; 0 gives plain EBGAN).
         energy: ``"l2"`` (the paper's ``||Dec(Enc(x)) - x||``) or ``"mse"``
             (mean squared error per pixel; needs a margin on its scale, ~1).
-        **kwargs: the remaining ``zoo.base.GAN`` arguments except
+        **kwargs: the remaining ``zoo.core.adversarial.GAN`` arguments except
             ``adversarial_loss``: EBGAN's losses replace it.
     """
 
-    generator_class = DCGANGenerator
-    discriminator_class = AutoEncoderDiscriminator
+    network_classes = {"generator": DCGANGenerator, "discriminator": AutoEncoderDiscriminator}
     default_training = {
         **GAN.default_training,
         "batch_size": 64,
@@ -158,14 +149,6 @@ class EBGAN(GAN):
         "d_optimizer": {"class_name": "Adam", "config": {"learning_rate": 1e-3, "beta_1": 0.5}},
         "g_optimizer": {"class_name": "Adam", "config": {"learning_rate": 1e-3, "beta_1": 0.5}},
     }
-    presets = {
-        "ebgan_mnist": {
-            "description": "28x28 grayscale (MNIST, Fashion-MNIST): EBGAN-PT, DCGAN "
-            "generator, convolutional auto-encoder, margin 10, lambda_PT 0.1, Adam(1e-3).",
-            "image_shape": (28, 28, 1),
-        },
-    }
-
     def __init__(
         self,
         generator,
@@ -177,18 +160,18 @@ class EBGAN(GAN):
         **kwargs,
     ):
         if adversarial_loss is not None:
-            raise ValueError(
+            raise ConfigError(
                 "EBGAN trains with its own energy losses; adversarial_loss must be "
                 f"None, got {adversarial_loss!r}."
             )
         if energy not in ("l2", "mse"):
-            raise ValueError(f"Unknown energy {energy!r}; use 'l2' or 'mse'.")
+            raise ConfigError(f"Unknown energy {energy!r}; use 'l2' or 'mse'.")
         super().__init__(generator, discriminator, adversarial_loss=None, **kwargs)
         self.margin = float(margin)
         self.pt_weight = float(pt_weight)
         self.energy = energy
 
-    def discriminate(self, images, labels=None, training=False):
+    def discriminate(self, images, condition=None, training=False):
         """``{"energy": [batch], "embedding": [batch, embedding_dim]}``, float32."""
         outputs = self.discriminator(images, training=training)
         return {

@@ -15,10 +15,11 @@ stages from 7x7; 32x32: three from 4x4).
 
 import keras
 
-from zoo.base import GAN
-from zoo import layers
-from zoo.networks import Network, square_image_shape
-from zoo.registry import register
+from zoo.core import layers
+from zoo.core.adversarial import GAN
+from zoo.core.errors import ConfigError
+from zoo.core.networks import Network, square_image_shape
+from zoo.core.registry import register
 
 
 def weight_init():
@@ -37,12 +38,11 @@ def upsampling_plan(image_size):
         size //= 2
         stages += 1
     if stages == 0:
-        raise ValueError(
+        raise ConfigError(
             f"DCGAN needs an image size of the form s * 2**k with s >= 4, k >= 1; "
             f"got {image_size}."
         )
     return size, stages
-
 
 
 def upsample_to_image(
@@ -139,7 +139,7 @@ class DCGANDiscriminator(Network):
         kernel_size: convolution kernel (5 in the paper).
         batch_norm: set False for critics that must not mix examples (WGAN-GP).
         spectral_norm: wrap every convolution and the logit layer in
-            ``zoo.layers.SpectralNormalization`` (Miyato et al. 2018); off by
+            ``zoo.core.layers.SpectralNormalization`` (Miyato et al. 2018); off by
             default, which leaves the paper's network unchanged.
     """
 
@@ -188,27 +188,29 @@ class DCGANDiscriminator(Network):
         self.spectral_norm = spectral_norm
 
 
-@register("dcgan")
+PRESETS = {
+    "dcgan_mnist": {
+        "description": "28x28 grayscale (MNIST, Fashion-MNIST): 7x7x256 seed, two 5x5 up-convolutions.",
+        "image_shape": (28, 28, 1),
+    },
+    "dcgan_cifar10": {
+        "description": "32x32 RGB (CIFAR-10): 4x4x512 seed, three up-convolutions.",
+        "image_shape": (32, 32, 3),
+        "training": {"dataset": "cifar10", "epochs": 30},
+    },
+    "dcgan_64": {
+        "description": "64x64 RGB, the paper's network (LSUN, CelebA, ImageNet); "
+        "images are centre-cropped and resized to 64x64.",
+        "image_shape": (64, 64, 3),
+        "training": {"dataset": "celeb_a", "epochs": 5, "resize": True},
+    },
+}
+
+
+@register("dcgan", presets=PRESETS)
 @keras.saving.register_keras_serializable(package="zoo")
 class DCGAN(GAN):
     """DCGAN (Radford et al. 2015): the base GAN's non-saturating training
     with the convolutional generator and discriminator above."""
 
-    generator_class = DCGANGenerator
-    discriminator_class = DCGANDiscriminator
-    presets = {
-        "dcgan_mnist": {
-            "description": "28x28 grayscale (MNIST, Fashion-MNIST): 7x7x256 seed, two 5x5 up-convolutions.",
-            "image_shape": (28, 28, 1),
-        },
-        "dcgan_cifar10": {
-            "description": "32x32 RGB (CIFAR-10): 4x4x512 seed, three up-convolutions.",
-            "image_shape": (32, 32, 3),
-            "training": {"dataset": "cifar10", "epochs": 30},
-        },
-        "dcgan_64": {
-            "description": "64x64 RGB, the paper's network (LSUN, CelebA, ImageNet).",
-            "image_shape": (64, 64, 3),
-            "training": {"dataset": "celeb_a", "epochs": 5},
-        },
-    }
+    network_classes = {"generator": DCGANGenerator, "discriminator": DCGANDiscriminator}

@@ -24,15 +24,10 @@ augment exactly as one device does on the whole batch.
 
 import tensorflow as tf
 
+from zoo.core import replicas
+from zoo.core.errors import ConfigError
+
 POLICIES = ("color", "translation", "cutout")
-
-
-def _replica():
-    """``(replica id, number of replicas)`` of the current replica context."""
-    context = tf.distribute.get_replica_context()
-    if context is None:
-        return 0, 1
-    return context.replica_id_in_sync_group, context.num_replicas_in_sync
 
 
 def per_example_uniform(seed, batch_size, minval=0.0, maxval=1.0, dtype=tf.float32):
@@ -42,11 +37,10 @@ def per_example_uniform(seed, batch_size, minval=0.0, maxval=1.0, dtype=tf.float
     slice of this replica (``[batch_size]``). For integer dtypes ``maxval``
     is excluded, as in ``tf.random.stateless_uniform``.
     """
-    replica_id, num_replicas = _replica()
     values = tf.random.stateless_uniform(
-        [batch_size * num_replicas], seed=seed, minval=minval, maxval=maxval, dtype=dtype
+        [batch_size * replicas.num_replicas()], seed=seed, minval=minval, maxval=maxval, dtype=dtype
     )
-    return values[replica_id * batch_size : (replica_id + 1) * batch_size]
+    return replicas.local_slice(values, batch_size)
 
 
 def _factor(seed, images, minval, maxval):
@@ -165,7 +159,7 @@ def parse_policy(policy):
     names = tuple(name.strip() for name in names if name.strip())
     unknown = [name for name in names if name not in _AUGMENTATIONS]
     if unknown:
-        raise ValueError(
+        raise ConfigError(
             f"Unknown DiffAugment policy {', '.join(unknown)}; known: {', '.join(POLICIES)}."
         )
     return names

@@ -12,7 +12,7 @@ the label is one-hot too, but the networks are DCGAN's convolutional ones
 (Radford et al. 2015), which train far more reliably on images:
 
 * generator: ``[z, onehot(y)]`` concatenated, projected to the DCGAN seed and
-  upsampled (as ``zoo.dcgan.DCGANGenerator``);
+  upsampled (as ``zoo.models.dcgan.DCGANGenerator``);
 * discriminator: ``onehot(y)`` tiled into ``num_classes`` constant planes
   concatenated to the image channels, so every convolution sees the label,
   then DCGAN's strided convolutions. (Joining the label only at the last,
@@ -26,20 +26,19 @@ are kept.
 """
 
 import keras
-import numpy as np
-from keras import ops
 
-from zoo import layers
-from zoo.base import GAN
-from zoo.dcgan import upsample_to_image, upsampling_plan, weight_init
-from zoo.networks import Network, square_image_shape
-from zoo.registry import register
-
+from zoo.core import layers
+from zoo.core.adversarial import GAN
+from zoo.core.errors import ConfigError
+from zoo.core.networks import Network, square_image_shape
+from zoo.core.registry import register
+from zoo.models.dcgan import upsample_to_image, upsampling_plan, weight_init
 
 
 def _one_hot(labels, num_classes):
     # CategoryEncoding maps an out-of-range label to all zeros rather than
-    # failing; CGAN.generate checks user labels before they get here.
+    # failing; GAN.generate checks user labels (ClassCondition.check) before
+    # they get here.
     return keras.layers.CategoryEncoding(
         num_classes, output_mode="one_hot", name="one_hot"
     )(labels)
@@ -50,7 +49,7 @@ class ConditionalGenerator(Network):
     """Generator ``G(z | y)``: ``{"noise": [batch, latent_dim] float32,
     "labels": [batch] int32}`` -> images ``[batch, H, W, C]`` in ``[-1, 1]``.
 
-    DCGAN's generator (see ``zoo.dcgan``) whose input is the noise
+    DCGAN's generator (see ``zoo.models.dcgan``) whose input is the noise
     concatenated with the one-hot label (Mirza & Osindero 2014, section 3.2).
 
     Args:
@@ -148,99 +147,46 @@ class ConditionalDiscriminator(Network):
         self.batch_norm = batch_norm
 
 
-def _require_labels(labels):
-    if labels is None:
-        raise ValueError(
-            "CGAN needs class labels: train on (images, labels) batches and pass "
-            "labels= to generate."
-        )
-    # A tensor: Keras refuses a dict that mixes tensors and NumPy arrays.
-    return ops.cast(ops.convert_to_tensor(labels), "int32")
+PRESETS = {
+    "cgan_mnist": {
+        "description": "28x28 grayscale with 10 classes (MNIST, Fashion-MNIST): "
+        "7x7x256 seed, two 5x5 up-convolutions; the paper's noise size and batch.",
+        "image_shape": (28, 28, 1),
+        "generator": {"num_classes": 10},
+        "discriminator": {"num_classes": 10},
+        "training": {"batch_size": 100},
+    },
+    "cgan_cifar10": {
+        "description": "32x32 RGB with 10 classes (CIFAR-10): 4x4x512 seed, "
+        "three up-convolutions.",
+        "image_shape": (32, 32, 3),
+        "generator": {"num_classes": 10},
+        "discriminator": {"num_classes": 10},
+        "training": {"dataset": "cifar10", "batch_size": 100, "epochs": 30},
+    },
+}
 
 
-@register("cgan")
+@register("cgan", presets=PRESETS)
 @keras.saving.register_keras_serializable(package="zoo")
 class CGAN(GAN):
     """Conditional GAN (Mirza & Osindero 2014): the base GAN's training with
     both players conditioned on the real batch's labels.
 
-    Train on ``(images, labels)`` batches (``labels`` int ``[batch]`` in
-    ``[0, num_classes)``); generate with ``generate(n, seed=..., labels=...)``.
-    Accepts every argument of ``zoo.base.GAN``.
+    The class condition is the core's (``zoo.core.conditions.ClassCondition``,
+    from the networks' ``labels`` inputs): train on ``(images, labels)``
+    batches (``labels`` int ``[batch]`` in ``[0, num_classes)``); generate
+    with ``generate(n, seed=..., labels=...)`` (without labels the classes
+    cycle ``0, 1, ..., num_classes - 1, 0, ...``; a label outside the range
+    is an error). Accepts every argument of ``zoo.core.adversarial.GAN``.
     """
 
-    conditional = True
-    generator_class = ConditionalGenerator
-    discriminator_class = ConditionalDiscriminator
-    presets = {
-        "cgan_mnist": {
-            "description": "28x28 grayscale with 10 classes (MNIST, Fashion-MNIST): "
-            "7x7x256 seed, two 5x5 up-convolutions; the paper's noise size and batch.",
-            "image_shape": (28, 28, 1),
-            "generator": {"num_classes": 10},
-            "discriminator": {"num_classes": 10},
-            "training": {"batch_size": 100},
-        },
-        "cgan_cifar10": {
-            "description": "32x32 RGB with 10 classes (CIFAR-10): 4x4x512 seed, "
-            "three up-convolutions.",
-            "image_shape": (32, 32, 3),
-            "generator": {"num_classes": 10},
-            "discriminator": {"num_classes": 10},
-            "training": {"dataset": "cifar10", "batch_size": 100, "epochs": 30},
-        },
-    }
+    network_classes = {"generator": ConditionalGenerator, "discriminator": ConditionalDiscriminator}
 
     def __init__(self, generator, discriminator, **kwargs):
         if generator.num_classes != discriminator.num_classes:
-            raise ValueError(
+            raise ConfigError(
                 f"The generator has {generator.num_classes} classes and the "
                 f"discriminator {discriminator.num_classes}; they must agree."
             )
         super().__init__(generator, discriminator, **kwargs)
-        self.num_classes = generator.num_classes
-
-    def generate_images(self, noise, labels=None, training=False):
-        """``G(z | y)``: images ``[batch, H, W, C]`` for noise and int labels."""
-        labels = _require_labels(labels)
-        noise = ops.convert_to_tensor(noise)
-        return self.generator({"noise": noise, "labels": labels}, training=training)
-
-    def discriminate(self, images, labels=None, training=False):
-        """``D(x | y)``: float32 logits ``[batch, 1]`` for images and labels."""
-        labels = _require_labels(labels)
-        images = ops.convert_to_tensor(images)
-        logits = self.discriminator({"images": images, "labels": labels}, training=training)
-        return ops.cast(logits, "float32")
-
-    def generate(self, num_images, seed=None, labels=None, batch_size=256):
-        """``num_images`` samples ``[num_images, H, W, C]`` for ``labels`` (int
-        ``[num_images]``); without labels the classes cycle
-        ``0, 1, ..., num_classes - 1, 0, ...``. See ``generate_from_noise``."""
-        if labels is None:
-            labels = np.arange(num_images) % self.num_classes
-        return super().generate(num_images, seed=seed, labels=labels, batch_size=batch_size)
-
-    def generate_from_noise(self, noise, labels=None, batch_size=256):
-        """Generator output for noise ``[N, latent_dim]`` and labels ``[N]``.
-
-        Labels outside ``[0, num_classes)`` raise ``ValueError``: the one-hot
-        layer would silently map them to an all-zero vector.
-        """
-        if labels is None:
-            raise ValueError("CGAN.generate_from_noise needs labels, one per noise row.")
-        noise = ops.convert_to_tensor(noise, "float32")
-        labels = np.asarray(labels)
-        if labels.shape != (noise.shape[0],):
-            raise ValueError(
-                f"labels must have shape ({noise.shape[0]},), one per noise row; "
-                f"got {labels.shape}."
-            )
-        if labels.size and (labels.min() < 0 or labels.max() >= self.num_classes):
-            raise ValueError(
-                f"labels must lie in [0, {self.num_classes}); got values from "
-                f"{labels.min()} to {labels.max()}."
-            )
-        # Tensors both: Keras refuses a dict that mixes tensors and arrays.
-        labels = ops.convert_to_tensor(labels.astype("int32"))
-        return super().generate_from_noise(noise, labels, batch_size)

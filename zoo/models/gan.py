@@ -8,16 +8,21 @@ the zoo); the discriminator uses LeakyReLU(0.2) and dropout. Both the
 saturating minimax loss of the paper's eq. 1 (``adversarial_loss="minimax"``)
 and the non-saturating generator loss the paper recommends in practice (the
 default) are available.
+
+The discriminator's dropout is ``zoo.core.layers.Dropout``: its masks come
+from a seed stream the checkpoints save and are drawn for the global batch,
+so a resumed run and a run on several replicas draw the masks of the
+uninterrupted one-device run.
 """
 
 import math
 
 import keras
 
-from zoo.base import GAN
-from zoo import layers
-from zoo.networks import Network
-from zoo.registry import register
+from zoo.core import layers
+from zoo.core.adversarial import GAN
+from zoo.core.networks import Network
+from zoo.core.registry import register
 
 
 @keras.saving.register_keras_serializable(package="zoo")
@@ -79,7 +84,7 @@ class MLPDiscriminator(Network):
         for i, units in enumerate(hidden_units):
             x = keras.layers.Dense(units, name=f"hidden{i + 1}")(x)
             x = keras.layers.LeakyReLU(0.2)(x)
-            x = keras.layers.Dropout(dropout)(x)
+            x = layers.Dropout(dropout, name=f"hidden{i + 1}_dropout")(x)
         logits = keras.layers.Dense(1, dtype="float32", name="logits")(x)
         super().__init__(inputs=images, outputs=logits, **kwargs)
         self.image_shape = image_shape
@@ -87,7 +92,22 @@ class MLPDiscriminator(Network):
         self.dropout = dropout
 
 
-@register("gan")
+PRESETS = {
+    "gan_mnist": {
+        "description": "MLP GAN on 28x28 grayscale (MNIST, Fashion-MNIST).",
+        "image_shape": (28, 28, 1),
+        "training": {"batch_size": 64, "epochs": 50},
+    },
+    "gan_mnist_minimax": {
+        "description": "As gan_mnist with the paper's saturating minimax loss.",
+        "image_shape": (28, 28, 1),
+        "model": {"adversarial_loss": "minimax"},
+        "training": {"batch_size": 64, "epochs": 50},
+    },
+}
+
+
+@register("gan", presets=PRESETS)
 @keras.saving.register_keras_serializable(package="zoo")
 class VanillaGAN(GAN):
     """GAN of Goodfellow et al. 2014 with MLP networks.
@@ -97,18 +117,4 @@ class VanillaGAN(GAN):
     ``"non_saturating"`` uses ``-log D(G(z))``, as the paper advises.
     """
 
-    generator_class = MLPGenerator
-    discriminator_class = MLPDiscriminator
-    presets = {
-        "gan_mnist": {
-            "description": "MLP GAN on 28x28 grayscale (MNIST, Fashion-MNIST).",
-            "image_shape": (28, 28, 1),
-            "training": {"batch_size": 64, "epochs": 50},
-        },
-        "gan_mnist_minimax": {
-            "description": "As gan_mnist with the paper's saturating minimax loss.",
-            "image_shape": (28, 28, 1),
-            "model": {"adversarial_loss": "minimax"},
-            "training": {"batch_size": 64, "epochs": 50},
-        },
-    }
+    network_classes = {"generator": MLPGenerator, "discriminator": MLPDiscriminator}

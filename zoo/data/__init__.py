@@ -1,0 +1,31 @@
+"""Training data: load a dataset into memory and stream it as resumable batches.
+
+* ``sources``: ``load_arrays`` reads one split of a dataset (a known local
+  copy, TFDS, a folder of IDX files, a folder or zip of images) into uint8
+  arrays ``[N, H, W, C]`` and labels.
+* ``images``: decoding image files (grayscale or RGB, transparency on white,
+  centre crop and resize).
+* ``cache``: decoded datasets cached as .npz under ``$ZOO_CACHE_DIR``.
+* ``stream``: ``make_dataset``, the endless stream of float32 batches in
+  [-1, 1] whose order depends only on (seed, global step), so a resumed run
+  sees exactly the batches an uninterrupted run would have seen;
+  ``load_dataset`` does both.
+"""
+
+from zoo.core.errors import DatasetError
+from zoo.data.sources import IMAGE_SUFFIXES, KNOWN_DATASETS, LOCAL_SPLITS, load_arrays, source_identity
+from zoo.data.stream import DatasetInfo, check_image_shape, load_dataset, make_dataset, steps_per_epoch
+
+__all__ = [
+    "DatasetError",
+    "DatasetInfo",
+    "IMAGE_SUFFIXES",
+    "KNOWN_DATASETS",
+    "LOCAL_SPLITS",
+    "check_image_shape",
+    "load_arrays",
+    "load_dataset",
+    "make_dataset",
+    "source_identity",
+    "steps_per_epoch",
+]

@@ -1,0 +1,175 @@
+"""Checkpoints that resume training with no lost or repeated step.
+
+A checkpoint is the model's whole state: ``ckpt-XXXXXXXX.weights.h5`` (every
+network, the global step, the image histories and other model variables,
+every optimizer with its slots and counters) plus the seed streams (the
+model's and its layers', e.g. Dropout's), which Keras's weights files leave
+out. It becomes current only when ``checkpoint.json`` is atomically replaced
+to name it, so a run killed mid-write leaves the previous checkpoint
+current and intact; non-finite weights are never saved.
+
+In multi-worker training every worker takes part in each save (reading
+distributed variables may need collectives), but only the chief keeps
+files: the others write into a scratch folder that is deleted at once.
+"""
+
+import glob
+import json
+import os
+import re
+import shutil
+import tempfile
+
+import keras
+import numpy as np
+
+from zoo.core.errors import CheckpointError, TrainingDiverged
+from zoo.core.unrolled import seed_states
+from zoo.training import distribute
+
+
+def atomic_write_json(path, data):
+    """Write ``data`` as JSON to ``path`` via a temporary file and a rename."""
+    temp = f"{path}.tmp{os.getpid()}"
+    with open(temp, "w") as f:
+        json.dump(data, f, indent=2)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(temp, path)
+
+
+def _all_finite(variable):
+    value = variable.numpy()
+    if not np.issubdtype(value.dtype, np.floating):
+        return True
+    return bool(np.isfinite(value).all())
+
+
+def model_optimizers(model):
+    """Every optimizer of ``model``: one per role, or Keras's own."""
+    optimizers = list(getattr(model, "optimizers", {}).values())
+    if not optimizers and isinstance(getattr(model, "optimizer", None), keras.optimizers.Optimizer):
+        optimizers = [model.optimizer]
+    return optimizers
+
+
+class Checkpointer(keras.callbacks.Callback):
+    """Save and restore a model's whole training state (see the module doc).
+
+    Args:
+        directory: where checkpoints live.
+        every: save each this many steps (and at the end of every epoch).
+        keep: how many checkpoints to keep.
+    """
+
+    INDEX = "checkpoint.json"
+
+    def __init__(self, directory, every=500, keep=2):
+        super().__init__()
+        self.directory = directory
+        self.every = every
+        self.keep = keep
+        self._last_saved = None
+
+    @property
+    def index_path(self):
+        return os.path.join(self.directory, self.INDEX)
+
+    def latest(self):
+        """The current checkpoint's index entry, or None."""
+        if not os.path.exists(self.index_path):
+            return None
+        with open(self.index_path) as f:
+            return json.load(f)
+
+    def describe_latest(self):
+        entry = self.latest()
+        if entry is None:
+            return "none yet"
+        return f"step {entry['step']}, {os.path.join(self.directory, entry['weights'])}"
+
+    def restore(self, model):
+        """Load the current checkpoint into ``model`` (compiled); return its
+        step (0 when there is none)."""
+        entry = self.latest()
+        if entry is None:
+            return 0
+        path = os.path.join(self.directory, entry["weights"])
+        advice = (
+            "Was it written by a different model, preset or flags? Pass another "
+            "--logdir (or delete that folder) to start afresh."
+        )
+        try:
+            model.load_weights(path)
+        except Exception as error:  # Keras raises several types for a mismatch
+            raise CheckpointError(
+                f"Cannot restore checkpoint {path} (step {entry['step']}): {error}. {advice}"
+            ) from error
+        states = seed_states(model)
+        saved = entry.get("seed_states", [])
+        if len(saved) != len(states):
+            raise CheckpointError(
+                f"Checkpoint {path} holds {len(saved)} random streams, the model has "
+                f"{len(states)}. {advice}"
+            )
+        for state, value in zip(states, saved):
+            state.assign(np.asarray(value, dtype=state.dtype))
+        step = int(model.step.numpy())
+        if step != entry["step"]:
+            raise CheckpointError(f"Checkpoint {path} holds step {step}, index says {entry['step']}.")
+        self._last_saved = step
+        return step
+
+    def save(self, model):
+        step = int(model.step.numpy())
+        if step == self._last_saved:
+            return
+        bad = [v.path for v in model.weights if not _all_finite(v)]
+        bad += [
+            v.path
+            for optimizer in model_optimizers(model)
+            for v in optimizer.variables
+            if not _all_finite(v)
+        ]
+        if bad:
+            raise TrainingDiverged(
+                f"Not saving a checkpoint at step {step}: non-finite values in "
+                f"{', '.join(bad[:5])}. The last good checkpoint "
+                f"({self.describe_latest()}) is kept."
+            )
+        name = f"ckpt-{step:08d}.weights.h5"
+        if distribute.is_chief():
+            os.makedirs(self.directory, exist_ok=True)
+            temp = os.path.join(self.directory, f".{name}.tmp{os.getpid()}.weights.h5")
+            model.save_weights(temp)
+            os.replace(temp, os.path.join(self.directory, name))
+            atomic_write_json(
+                self.index_path,
+                {
+                    "step": step,
+                    "weights": name,
+                    "seed_states": [np.asarray(s.numpy()).tolist() for s in seed_states(model)],
+                },
+            )
+            self._prune(name)
+        else:
+            scratch = tempfile.mkdtemp(prefix="zoo_worker_checkpoint_")
+            try:
+                model.save_weights(os.path.join(scratch, name))
+            finally:
+                shutil.rmtree(scratch, ignore_errors=True)
+        self._last_saved = step
+
+    def _prune(self, current):
+        pattern = os.path.join(self.directory, "ckpt-*.weights.h5")
+        paths = sorted(p for p in glob.glob(pattern) if re.search(r"ckpt-\d{8}", p))
+        for path in paths[: max(0, len(paths) - self.keep)]:
+            if os.path.basename(path) != current:
+                os.remove(path)
+
+    def on_train_batch_end(self, batch, logs=None):
+        if int(self.model.step.numpy()) % self.every == 0:
+            self.save(self.model)
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.save(self.model)

@@ -1,0 +1,364 @@
+"""The command line every recipe shares: ``python recipes/<arch>.py --flags``,
+or for any architecture ``python -m zoo.train <arch> --flags``.
+
+A recipe is two lines: ``zoo.training.recipe.main("dcgan",
+default_preset=...)``. It builds the model of a preset under the chosen
+``tf.distribute`` strategy, loads the dataset, trains with ``fit`` (progress
+bar, TensorBoard scalars and fixed-noise sample grids, checkpoints every
+``--checkpoint_every`` steps; a preset with training phases runs them in
+turn), resumes from ``--logdir`` when a checkpoint is there, and finally
+exports the model (``zoo.export``) with its metadata.
+
+Bad input (an unknown dataset, a batch size that cannot work, a checkpoint
+of another model, a diverging run) ends with one line on stderr naming the
+problem and the fix, and a non-zero exit code: 2 for what was asked, 1 for
+what happened in training. Nothing already saved is lost.
+"""
+
+import os
+import shlex
+import sys
+import time
+
+from absl import app, flags
+
+import zoo  # noqa: F401  (turns oneDNN on before TensorFlow loads)
+import keras
+
+from zoo import data, export
+from zoo.core import phases as phases_lib
+from zoo.core import registry, replicas
+from zoo.core.errors import CheckpointError, ConfigError, TrainingDiverged, ZooError
+from zoo.training import distribute
+from zoo.training.callbacks import TensorBoardLogger
+from zoo.training.loop import fit_resumable
+
+FLAGS = flags.FLAGS
+
+flags.DEFINE_string("preset", None, "Model preset (default: the recipe's); see zoo.presets().")
+flags.DEFINE_string(
+    "dataset",
+    None,
+    "TFDS name (mnist, fashion_mnist, cifar10, celeb_a, ...), a folder of IDX "
+    "files, a folder of images or a .zip of images. Default: the preset's.",
+)
+flags.DEFINE_string(
+    "data_dir",
+    None,
+    "Where local copies of named datasets live (e.g. a folder with MNIST's IDX "
+    "files); also TFDS's data_dir. $ZOO_DATA_DIR is searched too.",
+)
+flags.DEFINE_string("split", "train", "Dataset split to train on.")
+flags.DEFINE_bool(
+    "resize", None, "Centre-crop and resize images to the model's size (default: the preset's)."
+)
+flags.DEFINE_integer(
+    "batch_size",
+    None,
+    "Global batch size of each update (default: the preset's); WGAN, WGAN-GP and SNGAN "
+    "read one such batch per critic update, 5 per step.",
+)
+flags.DEFINE_integer("epochs", None, "Total epochs (default: the preset's).")
+flags.DEFINE_integer(
+    "steps_per_epoch", None, "Steps per epoch (default: one pass over the data)."
+)
+flags.DEFINE_float("d_learning_rate", None, "Discriminator learning rate (default: the preset's).")
+flags.DEFINE_float("g_learning_rate", None, "Generator learning rate (default: the preset's).")
+flags.DEFINE_integer("seed", 0, "Seed of the data order, the weights and the noise.")
+flags.DEFINE_string(
+    "logdir", None, "TensorBoard logs and checkpoints (default: runs/<arch>_<dataset>)."
+)
+flags.DEFINE_string(
+    "export_dir", None, "Where the generator is saved (default: savedmodels/<arch>_<dataset>)."
+)
+flags.DEFINE_integer("checkpoint_every", 500, "Steps between checkpoints.")
+flags.DEFINE_integer("log_every", 50, "Steps between TensorBoard scalar writes.")
+flags.DEFINE_integer(
+    "sample_every", 0, "Steps between sample grids (0: at the end of each epoch only)."
+)
+flags.DEFINE_enum(
+    "strategy",
+    "default",
+    list(distribute.STRATEGIES),
+    "tf.distribute strategy. multiworker reads the cluster from TF_CONFIG; "
+    "tpu uses --tpu.",
+)
+flags.DEFINE_string(
+    "tpu", "local", "TPU resolver address for --strategy=tpu: a TPU name, grpc://host:port, or local."
+)
+flags.DEFINE_integer(
+    "cpu_replicas",
+    0,
+    "With --strategy=mirrored on a machine without GPUs: split the CPU into this many devices.",
+)
+flags.DEFINE_bool("jit_compile", False, "Compile the train step with XLA.")
+flags.DEFINE_bool(
+    "mixed_precision",
+    False,
+    "Mixed precision: float16 with loss scaling on GPUs, bfloat16 elsewhere.",
+)
+flags.DEFINE_float(
+    "ema_decay", None, "Keep an exponential moving average of the generator (e.g. 0.999); it is what is exported."
+)
+flags.DEFINE_string("augment", None, "DiffAugment policy for both players, e.g. color,translation,cutout.")
+flags.DEFINE_integer("unrolled_steps", None, "Unrolled discriminator steps in the generator update (Metz et al. 2016).")
+flags.DEFINE_integer("verbose", 1, "0: silent, 1: progress bar, 2: one line per epoch.")
+
+
+def _slug(dataset):
+    name = os.path.basename(os.path.normpath(str(dataset)))
+    return os.path.splitext(name)[0].replace("-", "_")
+
+
+def _optimizer(config, learning_rate):
+    config = {"class_name": config["class_name"], "config": dict(config["config"])}
+    if learning_rate is not None:
+        config["config"]["learning_rate"] = learning_rate
+    return keras.optimizers.get(config)
+
+
+def _set_precision(enabled):
+    import tensorflow as tf
+
+    if not enabled:
+        return None
+    policy = "mixed_float16" if tf.config.list_physical_devices("GPU") else "mixed_bfloat16"
+    keras.mixed_precision.set_global_policy(policy)
+    return policy
+
+
+def check_flags():
+    """One clear ``ConfigError`` for each flag value that cannot work."""
+    positive = ("batch_size", "epochs", "steps_per_epoch", "checkpoint_every", "log_every")
+    for name in positive:
+        value = getattr(FLAGS, name)
+        if value is not None and value < 1:
+            raise ConfigError(f"--{name} must be >= 1, got {value}.")
+    if FLAGS.sample_every < 0:
+        raise ConfigError(f"--sample_every must be >= 0 (0: once per epoch), got {FLAGS.sample_every}.")
+    for name in ("d_learning_rate", "g_learning_rate"):
+        value = getattr(FLAGS, name)
+        if value is not None and not value > 0:
+            raise ConfigError(f"--{name} must be > 0, got {value}.")
+    if FLAGS.ema_decay is not None and not 0.0 <= FLAGS.ema_decay < 1.0:
+        raise ConfigError(f"--ema_decay must be in [0, 1) (e.g. 0.999), got {FLAGS.ema_decay}.")
+    if FLAGS.unrolled_steps is not None and FLAGS.unrolled_steps < 0:
+        raise ConfigError(f"--unrolled_steps must be >= 0, got {FLAGS.unrolled_steps}.")
+    if FLAGS.cpu_replicas < 0 or (FLAGS.cpu_replicas and FLAGS.strategy != "mirrored"):
+        raise ConfigError("--cpu_replicas needs --strategy=mirrored and a count >= 2.")
+
+
+def build_model(model_class, preset, settings):
+    """The preset's model with the technique flags, compiled with the
+    preset's optimizers (``--d/g_learning_rate`` replacing their rates)."""
+    techniques = {
+        name: getattr(FLAGS, name)
+        for name in ("ema_decay", "augment", "unrolled_steps")
+        if getattr(FLAGS, name) is not None
+    }
+    model = model_class.from_preset(preset, seed=FLAGS.seed, **techniques)
+    # Every "<role>_optimizer" of the preset goes to compile(): two for a
+    # GAN, three for an adversarial autoencoder.
+    learning_rates = {"d_optimizer": FLAGS.d_learning_rate, "g_optimizer": FLAGS.g_learning_rate}
+    optimizers = {
+        key: _optimizer(value, learning_rates.get(key))
+        for key, value in settings.items()
+        if key.endswith("_optimizer")
+    }
+    model.compile(jit_compile=FLAGS.jit_compile, **optimizers)
+    return model
+
+
+def run(architecture, preset):
+    """Train ``architecture`` with preset ``preset`` as the flags say; returns the model."""
+    check_flags()
+    model_class = registry.get(architecture)
+    config = model_class.preset_config(preset)
+    settings = config["training"]
+    dataset = FLAGS.dataset or settings["dataset"]
+    batch_size = FLAGS.batch_size if FLAGS.batch_size is not None else settings["batch_size"]
+    epochs = FLAGS.epochs if FLAGS.epochs is not None else settings["epochs"]
+    resize = FLAGS.resize if FLAGS.resize is not None else settings.get("resize", False)
+    image_shape = config["image_shape"]
+    log_dir = FLAGS.logdir or os.path.join("runs", f"{architecture}_{_slug(dataset)}")
+    export_dir = FLAGS.export_dir or os.path.join(
+        "savedmodels", f"{architecture}_{_slug(dataset)}"
+    )
+
+    devices = distribute.split_cpu(FLAGS.cpu_replicas) if FLAGS.cpu_replicas else None
+    strategy = distribute.make_strategy(FLAGS.strategy, tpu=FLAGS.tpu, devices=devices)
+    replicas.check_global_batch(batch_size, strategy.num_replicas_in_sync, what="--batch_size")
+    policy = _set_precision(FLAGS.mixed_precision)
+
+    keras.utils.set_random_seed(FLAGS.seed)
+    with strategy.scope():
+        model = build_model(model_class, preset, settings)
+
+    images, labels = data.load_arrays(
+        dataset, FLAGS.split, FLAGS.data_dir, image_size=image_shape[0] if resize else None
+    )
+    data.check_image_shape(images, image_shape, str(dataset))
+    with_labels = model.condition.kind == "class"
+    if with_labels and labels is None:
+        raise data.DatasetError(
+            f"{model_class.__name__} is class-conditional but {dataset} has no labels: "
+            "use a dataset with labels (class subfolders for image folders)."
+        )
+    if with_labels and labels.max() >= model.num_classes:
+        raise data.DatasetError(
+            f"{dataset} has labels up to {labels.max()}, but preset {preset} has "
+            f"{model.num_classes} classes."
+        )
+
+    # A model with fresh_real_batches eats d_steps real batches per step.
+    group = getattr(model, "real_batches_per_step", 1)
+    phase_entries = settings.get("phases")
+    phases = phases_lib.from_config(phase_entries, batch_size) if phase_entries else None
+
+    def steps_in_epoch(batch):
+        if FLAGS.steps_per_epoch:
+            return FLAGS.steps_per_epoch
+        return data.steps_per_epoch(len(images), batch * group)
+
+    resized = {}
+
+    def images_at(resolution):
+        if resolution is None or resolution == images.shape[1]:
+            return images
+        if resolution not in resized:
+            from zoo.data.images import resize_array
+
+            resized[resolution] = resize_array(images, resolution)
+        return resized[resolution]
+
+    def stream(batch, start_step, resolution=None, seed=FLAGS.seed):
+        return data.make_dataset(
+            images_at(resolution), labels, batch, seed=seed, start_step=start_step,
+            with_labels=with_labels, group=group,
+        )
+
+    if phases:
+        for phase in phases:
+            replicas.check_global_batch(phase.batch_size, strategy.num_replicas_in_sync,
+                                        what=f"batch size of phase {phase.name!r}")
+        schedule = (
+            f"{len(phases)} phases, {sum(p.steps for p in phases)} steps "
+            f"({', '.join(f'{p.name}: {p.steps}' for p in phases)})"
+        )
+        training_args = {
+            "phases": phases,
+            "steps_per_epoch": lambda phase: steps_in_epoch(phase.batch_size),
+        }
+
+        def make_stream(index, start_step):
+            phase = phases[index]
+            return stream(phase.batch_size, start_step, phase.resolution, seed=FLAGS.seed + index)
+
+        steps_per_epoch = None
+    else:
+        steps_per_epoch = steps_in_epoch(batch_size)
+        schedule = f"{epochs} epochs x {steps_per_epoch} steps"
+        training_args = {"epochs": epochs, "steps_per_epoch": steps_per_epoch}
+
+        def make_stream(start_step):
+            return stream(batch_size, start_step)
+
+    real_per_step = f" ({group} real batches per step)" if group > 1 else ""
+    print(
+        f"{architecture} ({preset}) on {dataset} {FLAGS.split}: {len(images)} images "
+        f"{tuple(images.shape[1:])}, batch {batch_size}{real_per_step} over "
+        f"{strategy.num_replicas_in_sync} replica(s), {schedule}"
+        f"{', ' + policy if policy else ''}. Logs: {log_dir}"
+    )
+
+    logger = TensorBoardLogger(
+        log_dir,
+        scalar_every=FLAGS.log_every,
+        sample_every=FLAGS.sample_every or None,
+        condition=model.condition.grid_values(64) if with_labels else None,
+    )
+    started = time.time()
+    step = fit_resumable(
+        model,
+        make_stream,
+        checkpoint_dir=os.path.join(log_dir, "checkpoints"),
+        checkpoint_every=FLAGS.checkpoint_every,
+        callbacks=[logger],
+        verbose=FLAGS.verbose,
+        **training_args,
+    )
+    seconds = time.time() - started
+    if distribute.is_chief():
+        command = "python " + " ".join(shlex.quote(a) for a in sys.argv)
+        export.save_generator(
+            model,
+            export_dir,
+            {
+                "preset": preset,
+                "dataset": str(dataset),
+                "split": FLAGS.split,
+                "batch_size": batch_size,
+                "real_batches_per_step": group,
+                "epochs": None if phases else epochs,
+                "steps_per_epoch": steps_per_epoch,
+                "command": command,
+                "seconds_this_run": round(seconds, 1),
+            },
+        )
+        print(f"Trained to step {step}; generator saved to {export_dir}")
+    return model
+
+
+def _fail(error):
+    """Print a ``ZooError`` as one line and exit: 1 if training went wrong,
+    2 if what was asked cannot work."""
+    code = 1 if isinstance(error, (TrainingDiverged, CheckpointError)) else 2
+    message = " ".join(str(error).split())
+    print(f"error: {message}", file=sys.stderr)
+    sys.exit(code)
+
+
+def main(architecture, default_preset):
+    """Entry point of ``recipes/<architecture>.py``."""
+
+    def _main(argv):
+        if len(argv) > 1:
+            _fail(ConfigError(f"Unexpected arguments: {' '.join(argv[1:])} (flags start with --)."))
+        try:
+            run(architecture, FLAGS.preset or default_preset)
+        except ZooError as error:
+            _fail(error)
+
+    app.run(_main)
+
+
+def main_any():
+    """Entry point of ``python -m zoo.train <architecture> [--flags]``: the
+    recipe of any architecture (``--preset`` alone also names it)."""
+
+    def _main(argv):
+        try:
+            if len(argv) > 2:
+                raise ConfigError(f"Unexpected arguments: {' '.join(argv[2:])} (flags start with --).")
+            if len(argv) == 2:
+                architecture = argv[1]
+                model_class = registry.get(architecture)
+            elif FLAGS.preset:
+                architecture = registry.architecture_of_preset(FLAGS.preset)
+                model_class = registry.get(architecture)
+            else:
+                raise ConfigError(
+                    "Name an architecture: python -m zoo.train <architecture> [--flags]; "
+                    f"architectures: {', '.join(registry.names())}."
+                )
+            preset = FLAGS.preset or next(iter(model_class.presets))
+            if preset not in model_class.presets:
+                raise ConfigError(
+                    f"Preset {preset!r} is not one of {architecture}'s: "
+                    f"{', '.join(model_class.presets)}."
+                )
+            run(architecture, preset)
+        except ZooError as error:
+            _fail(error)
+
+    app.run(_main)
