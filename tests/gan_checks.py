@@ -93,19 +93,19 @@ def assert_train_step_updates_both_players(model, batch, exempt=()):
     return logs
 
 
-def assert_each_step_updates_only_its_player(model, real):
+def assert_each_step_updates_only_its_player(model, real, condition=None):
     """``discriminator_step(real)`` changes only the discriminator's trainable
     weights, ``generator_step(real)`` only the generator's. (Running in
     training mode does move both networks' batch-norm statistics, as in any
     GAN: those are not trainable.)"""
     generator, discriminator = model.generator, model.discriminator
     g_before, d_before = values(generator.trainable_weights), values(discriminator.trainable_weights)
-    model.discriminator_step(tf.constant(real))
+    model.discriminator_step(tf.constant(real), condition)
     for before, after in zip(g_before, generator.trainable_weights):
         np.testing.assert_array_equal(before, after.numpy(), err_msg=after.path)
     assert any(not np.array_equal(b, v.numpy()) for b, v in zip(d_before, discriminator.trainable_weights))
     d_before = values(discriminator.trainable_weights)
-    model.generator_step(tf.constant(real))
+    model.generator_step(tf.constant(real), condition)
     for before, after in zip(d_before, discriminator.trainable_weights):
         np.testing.assert_array_equal(before, after.numpy(), err_msg=after.path)
     assert any(not np.array_equal(b, v.numpy()) for b, v in zip(g_before, generator.trainable_weights))
@@ -115,16 +115,25 @@ def _weights(model):
     return [np.array(w.numpy()) for w in model.weights]
 
 
+def _optimizer_values(model):
+    return [np.array(v.numpy()) for o in model.optimizers.values() for v in o.variables]
+
+
 def assert_replicas_match(make_model, batch, calls_per_step=2, atol=1e-5, steps=1):
     """One (or ``steps``) SGD step(s) on 2 replicas == the same on 1 device.
+
+    Compares every weight of the model (networks, EMA copies, histories, the
+    step) and every optimizer variable, after checking that training moved
+    most trainable weights (equal untouched weights would prove nothing).
 
     Args:
         make_model: ``() -> compiled model``, called inside a strategy scope;
             must build identical initial weights each time (seed it) and use
             an optimizer whose update scales with the gradient (SGD), so that
             a wrong loss scaling cannot hide behind Adam's normalisation.
-        batch: the global batch: an array, or a tuple (images, labels).
-        calls_per_step: how many times a train step calls ``sample_latent``.
+        batch: the global batch: an array, or a tuple (images, condition).
+        calls_per_step: how many times a train step calls ``sample_latent``
+            (ignored for a model without noise).
     """
     images = batch[0] if isinstance(batch, tuple) else batch
     global_batch = len(images)
@@ -133,23 +142,31 @@ def assert_replicas_match(make_model, batch, calls_per_step=2, atol=1e-5, steps=
         strategy = mirrored(num_replicas)
         with strategy.scope():
             model = make_model()
-            noises = [
-                rng_noise.astype("float32")
-                for rng_noise in np.random.default_rng(1).standard_normal(
-                    (calls_per_step, global_batch, model.latent_dim)
-                )
-            ]
-            FixedNoise(model, noises)
+            if model.latent_dim:
+                noises = [
+                    rng_noise.astype("float32")
+                    for rng_noise in np.random.default_rng(1).standard_normal(
+                        (calls_per_step, global_batch, model.latent_dim)
+                    )
+                ]
+                FixedNoise(model, noises)
+        initial = values(model.trainable_weights)
         dataset = tf.data.Dataset.from_tensors(batch).repeat(steps)
         model.fit(dataset, epochs=1, verbose=0)
-        results.append(_weights(model))
-    single, double = results
-    assert len(single) == len(double)
-    changed = 0
-    for a, b in zip(single, double):
+        assert int(model.step.numpy()) == steps
+        moved = [
+            not np.array_equal(before, after.numpy())
+            for before, after in zip(initial, model.trainable_weights)
+        ]
+        assert len(moved) > 0 and sum(moved) >= len(moved) / 2, (
+            f"only {sum(moved)} of {len(moved)} trainable weights moved: the check would be vacuous"
+        )
+        results.append((_weights(model), _optimizer_values(model)))
+    (single, single_slots), (double, double_slots) = results
+    assert len(single) == len(double) > 0
+    assert len(single_slots) == len(double_slots) > 0
+    for a, b in zip(single + single_slots, double + double_slots):
         np.testing.assert_allclose(a, b, atol=atol, rtol=1e-4)
-        changed += 1
-    assert changed > 0
 
 
 def assert_generator_round_trip(generator, tmp_path, inputs):
@@ -183,13 +200,14 @@ _SERVE_SCRIPT = textwrap.dedent(
     out = serve(**inputs)
     np.save(args["out_images"], out["images"].numpy())
     np.save(args["out_uint8"], out["images_uint8"].numpy())
-    sample = loaded.signatures["sample"]
-    extra = {"labels": inputs["labels"][:3]} if "labels" in inputs else {}
-    s1 = sample(num_images=tf.constant(3), seed=tf.constant(5), **extra)["images"]
-    s2 = sample(num_images=tf.constant(3), seed=tf.constant(5), **extra)["images"]
-    assert s1.shape[0] == 3 and np.array_equal(s1.numpy(), s2.numpy())
-    np.save(args["out_sample"], s1.numpy())
-    print("SERVED", out["images"].shape, out["images_uint8"].dtype.name)
+    if "sample" in loaded.signatures:
+        sample = loaded.signatures["sample"]
+        extra = {k: v[:3] for k, v in inputs.items() if k != "noise"}
+        s1 = sample(num_images=tf.constant(3), seed=tf.constant(5), **extra)["images"]
+        s2 = sample(num_images=tf.constant(3), seed=tf.constant(5), **extra)["images"]
+        assert s1.shape[0] == 3 and np.array_equal(s1.numpy(), s2.numpy())
+        np.save(args["out_sample"], s1.numpy())
+    print("SERVED", sorted(loaded.signatures), out["images"].shape, out["images_uint8"].dtype.name)
     """
 )
 
@@ -197,8 +215,13 @@ _SERVE_SCRIPT = textwrap.dedent(
 def assert_served_without_zoo(model, tmp_path, inputs):
     """Export ``model`` and run its SavedModel where ``zoo`` is not importable.
 
+    ``serving_default`` must give what the model's export network gives, and
+    (for models with noise) ``sample`` must equal ``model.generate(3,
+    seed=5)`` for the first three conditions.
+
     Args:
-        inputs: dict of serving inputs, e.g. ``{"noise": array}``.
+        inputs: dict of serving inputs, e.g. ``{"noise": array}``,
+            ``{"noise": ..., "labels": ...}`` or ``{"images": ...}``.
     """
     export_dir = export.save_generator(model, os.path.join(tmp_path, "export"))
     files = {}
@@ -223,9 +246,11 @@ def assert_served_without_zoo(model, tmp_path, inputs):
     )
     assert result.returncode == 0, result.stderr[-3000:]
     assert "SERVED" in result.stdout
-    generator = model.export_generator
-    keras_inputs = inputs["noise"] if list(inputs) == ["noise"] else inputs
-    expected = np.asarray(generator(keras_inputs, training=False))
+    noise = inputs.get("noise")
+    condition = next((v for k, v in inputs.items() if k != "noise"), None)
+    expected = np.asarray(
+        model.generate_from_noise(noise, condition, num_images=len(next(iter(inputs.values()))))
+    )
     served = np.load(args["out_images"])
     np.testing.assert_allclose(served, expected, atol=1e-5)
     served_uint8 = np.load(args["out_uint8"])
@@ -235,10 +260,12 @@ def assert_served_without_zoo(model, tmp_path, inputs):
     )
     # The `sample` signature draws the model's own prior: it equals
     # model.generate(num_images, seed=seed).
-    if hasattr(model, "generate"):
-        labels = inputs["labels"][:3] if "labels" in inputs else None
+    if model.latent_dim:
+        first = None if condition is None else condition[:3]
         np.testing.assert_allclose(
-            np.load(args["out_sample"]), model.generate(3, seed=5, labels=labels), atol=1e-5
+            np.load(args["out_sample"]), model.generate(3, seed=5, condition=first), atol=1e-5
         )
+    else:
+        assert not os.path.exists(args["out_sample"])
     with open(os.path.join(export_dir, "metadata.json")) as f:
         return export_dir, json.load(f)

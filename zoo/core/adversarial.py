@@ -184,11 +184,7 @@ class GAN(ZooModel):
         self.unrolled_second_order = bool(unrolled_second_order)
         self.augment = ",".join(augment_lib.parse_policy(augment)) or None
         self.ema_decay = None if ema_decay is None else float(ema_decay)
-        # Attributes of the model, so their weights are saved and restored
-        # with the model's (save_weights, checkpoints, .keras).
-        for name in self.ema_network_names():
-            average = None if self.ema_decay is None else _averaged_copy(getattr(self, name))
-            setattr(self, f"ema_{name}", average)
+        self.create_moving_averages()
         # The sub-models are Functional, hence built; marking the model built
         # lets strategies and saving see its variables before fit().
         self.built = True
@@ -214,6 +210,20 @@ class GAN(ZooModel):
     def ema_network_names(self):
         """The generators ``ema_decay`` keeps an average of (``ema_<name>``)."""
         return ["generator"]
+
+    def create_moving_averages(self):
+        """Create ``ema_<name>`` for each generator of ``ema_network_names``
+        that exists and has none yet (None without ``ema_decay``). The
+        constructor calls it; a model that sets further generators after
+        ``super().__init__`` calls it again. The averages are attributes of
+        the model, so their weights are saved and restored with the model's
+        (checkpoints, ``.keras``)."""
+        for name in self.ema_network_names():
+            network = getattr(self, name, None)
+            if network is None or getattr(self, f"ema_{name}", None) is not None:
+                continue
+            average = None if self.ema_decay is None else _averaged_copy(network)
+            setattr(self, f"ema_{name}", average)
 
     def optimizer_variables(self):
         return {
@@ -488,8 +498,14 @@ class GAN(ZooModel):
         """``images``, ``(images, condition)`` or ``{"images": ...,
         "condition" or "labels": ...}`` -> ``(images, condition or None)``."""
         if isinstance(data, (tuple, list)):
-            images = data[0]
-            condition = data[1] if len(data) > 1 else None
+            # Keras packs what train_on_batch gets as (x, y, sample_weight):
+            # (images, condition) as x, or images as x and the condition as y.
+            x, y, _ = keras.utils.unpack_x_y_sample_weight(tuple(data))
+            if y is None and isinstance(x, (tuple, list)):
+                x, y = x[0], (x[1] if len(x) > 1 else None)
+            if isinstance(x, dict):
+                return self.unpack_batch(x)
+            images, condition = x, y
         elif isinstance(data, dict):
             images = data["images"]
             condition = data.get("condition", data.get("labels"))
