@@ -216,3 +216,14 @@ def test_compile_defaults_to_the_papers_adam():
         assert (optimizer.beta_1, optimizer.beta_2) == (0.0, 0.9)
         np.testing.assert_allclose(float(optimizer.learning_rate), 2e-4)
     assert model.d_optimizer is not model.g_optimizer
+
+
+def test_u_starts_as_a_unit_vector_so_an_inference_call_never_overestimates_sigma():
+    # sigma = ||W u|| is a lower bound of the top singular value for a unit
+    # u; an un-normalised u (norm ~ sqrt(64) = 8 here) overestimates it.
+    keras.utils.set_random_seed(0)
+    layer = SpectralNormalization(keras.layers.Dense(64))
+    layer.build((None, 32))
+    np.testing.assert_allclose(np.linalg.norm(layer.u.numpy()), 1.0, rtol=1e-6)
+    top = np.linalg.svd(layer.kernel.numpy(), compute_uv=False)[0]
+    assert float(layer.sigma(training=False)) <= top * (1 + 1e-5)

@@ -217,6 +217,7 @@ def test_preset_has_the_papers_hyperparameters():
         assert float(optimizer.learning_rate.numpy()) == pytest.approx(5e-5)
     model = WGAN.from_preset("wgan_mnist", seed=0)
     assert (model.clip_value, model.d_steps, model.latent_dim) == (0.01, 5, 100)
+    assert model.critic_schedule == "authors"  # the released code's 100-update stretches
     assert model.generator.output_shape == (None, 28, 28, 1)
 
 
@@ -226,3 +227,55 @@ def test_compile_without_optimizers_uses_the_papers_rmsprop():
     for optimizer in (model.d_optimizer, model.g_optimizer):
         assert isinstance(optimizer, keras.optimizers.RMSprop)
         assert float(optimizer.learning_rate) == pytest.approx(5e-5)
+
+
+# --- The authors' critic schedule ------------------------------------------------
+
+
+def _trainables(network):
+    return [np.array(w.numpy()) for w in network.trainable_weights]
+
+
+def test_authors_schedule_waits_for_100_critic_updates_during_the_warm_up():
+    model = small_wgan(critic_schedule="authors")
+    assert model.metric_names() == ["d_loss", "g_loss"]
+    g_before = _trainables(model.generator)
+    for step in range(19):
+        logs = model.train_on_batch(real_batch(4, step, group=5), return_dict=True)
+        assert logs["g_loss"] == 0.0  # no generator update, nothing reported
+    for before, after in zip(g_before, model.generator.trainable_weights):
+        np.testing.assert_array_equal(before, after.numpy(), err_msg=after.path)
+    assert int(model.g_optimizer.iterations.numpy()) == 0
+    assert int(model.d_optimizer.iterations.numpy()) == 95
+    assert int(model.critic_updates_pending.numpy()) == 95
+    logs = model.train_on_batch(real_batch(4, 19, group=5), return_dict=True)
+    assert logs["g_loss"] != 0.0
+    assert int(model.generator_updates.numpy()) == 1 and int(model.g_optimizer.iterations.numpy()) == 1
+    assert int(model.d_optimizer.iterations.numpy()) == 100 and int(model.step.numpy()) == 20
+    assert int(model.critic_updates_pending.numpy()) == 0
+    assert all(not np.array_equal(b, a.numpy()) for b, a in zip(g_before, model.generator.trainable_weights))
+
+
+def test_authors_schedule_is_five_critic_updates_between_the_500th_generator_updates():
+    model = small_wgan(critic_schedule="authors")
+    model.generator_updates.assign(25)  # warm-up over
+    model.train_on_batch(real_batch(4, 0, group=5))
+    assert int(model.generator_updates.numpy()) == 26
+    model.generator_updates.assign(500)  # every 500th: 100 again
+    for step in range(20):
+        model.train_on_batch(real_batch(4, step, group=5))
+        assert int(model.generator_updates.numpy()) == (501 if step == 19 else 500)
+    with pytest.raises(ValueError, match="d_steps dividing 100"):
+        small_wgan(critic_schedule="authors", d_steps=3)
+    with pytest.raises(ValueError, match="None or 'authors'"):
+        small_wgan(critic_schedule="paper")
+
+
+def test_authors_schedule_on_two_replicas_matches_one_device():
+    def make():
+        model = small_wgan(seed=3, critic_schedule="authors", ema_decay=0.5)
+        model.compile(d_optimizer=keras.optimizers.SGD(0.1), g_optimizer=keras.optimizers.SGD(0.1))
+        model.generator_updates.assign(499)  # an update, then the start of a 100-update stretch
+        return model
+
+    assert_replicas_match(make, real_batch(8, seed=5, group=5), calls_per_step=6, steps=2)

@@ -243,3 +243,26 @@ def test_preset_has_the_papers_hyperparameters():
     assert not any(
         isinstance(layer, keras.layers.BatchNormalization) for layer in model.discriminator.layers
     )
+
+
+def test_each_unrolled_step_draws_its_own_interpolation_weights():
+    # Unrolled critic steps run in a stateless scope that throws away every
+    # assignment; the random streams must still move on between them.
+    model = small_wgan_gp(unrolled_steps=3, fresh_real_batches=False)
+    drawn = []
+    original = model.sample_interpolation_weights
+
+    def recording(batch_size):
+        alpha = original(batch_size)
+        drawn.append(alpha.numpy())
+        return alpha
+
+    model.sample_interpolation_weights = recording
+    real = tf.constant(real_batch())
+    fake = model.generator(model.sample_latent(8))
+    state = model.seed_generator.state.numpy().copy()
+    model.unrolled_discriminator(real, fake)
+    assert len(drawn) == 3
+    assert not np.allclose(drawn[0], drawn[1]) and not np.allclose(drawn[1], drawn[2])
+    # The stream ends where three real critic steps would leave it.
+    assert model.seed_generator.state.numpy()[1] == state[1] + 3

@@ -306,13 +306,14 @@ class GAN(ZooModel):
     def after_discriminator_step(self):
         """Runs after each discriminator update (WGAN clips weights here)."""
 
-    def after_generator_step(self):
-        """Runs after each generator update: updates the EMA copies.
+    def after_generator_step(self, when=None):
+        """Runs after each generator update: updates the EMA copies (only
+        where ``when`` is true, for a conditional update).
 
         An architecture overriding it calls ``super().after_generator_step()``.
         """
         if self.ema_decay is not None:
-            self.update_ema()
+            self.update_ema(when)
 
     def constrain_discriminator_values(self, values):
         """What ``after_discriminator_step`` does to the discriminator's
@@ -334,20 +335,21 @@ class GAN(ZooModel):
             return images
         return augment_lib.diff_augment(images, self.augment, self.seed_generator.next())
 
-    def update_ema(self):
+    def update_ema(self, when=None):
         """``ema <- d * ema + (1 - d) * w`` for every float weight of each
         averaged generator (batch-norm statistics included); others are
-        copied."""
+        copied. With ``when`` (a boolean tensor), only where it is true."""
         decay = self.ema_decay
         for name in self.ema_network_names():
             average_network, network = getattr(self, f"ema_{name}"), getattr(self, name)
             for average, weight in zip(average_network.weights, network.weights):
                 if keras.backend.is_float_dtype(average.dtype):
-                    average.assign(
-                        decay * average + (1.0 - decay) * ops.cast(weight, average.dtype)
-                    )
+                    value = decay * average + (1.0 - decay) * ops.cast(weight, average.dtype)
                 else:
-                    average.assign(weight)
+                    value = ops.convert_to_tensor(weight)
+                if when is not None:
+                    value = ops.where(when, value, ops.convert_to_tensor(average))
+                average.assign(value)
 
     def unrolled_discriminator(self, real, fake, condition=None):
         """The discriminator's trainable values after ``unrolled_steps``
@@ -452,12 +454,13 @@ class GAN(ZooModel):
         self.after_discriminator_step()
         return reports
 
-    def generator_step(self, real, condition=None):
+    def generator_step(self, real, condition=None, when=None):
         """One generator update; returns the values it reports.
 
         ``real`` is the step's real batch: its size is the batch's, terms
         such as pix2pix's L1 compare with it, and unrolled steps train the
-        discriminator copy on it.
+        discriminator copy on it. With ``when`` (a boolean tensor) the update
+        only takes effect where it is true (``ZooModel.apply_update``).
         """
         noise = self.sample_latent(ops.shape(real)[0])
 
@@ -490,8 +493,11 @@ class GAN(ZooModel):
             loss = self.reduce_loss(total) + self.regularization_loss(self.generator)
             return loss, {"g_loss": ops.mean(per_example), **reports}
 
-        reports = self.apply_update("g_optimizer", objective, with_tape=True)
-        self.after_generator_step()
+        reports = self.apply_update(
+            "g_optimizer", objective, with_tape=True, when=when,
+            restore=self.generator.non_trainable_weights if when is not None else (),
+        )
+        self.after_generator_step(when)
         return reports
 
     def unpack_batch(self, data):

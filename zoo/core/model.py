@@ -225,21 +225,36 @@ class ZooModel(keras.Model):
         model compiled with a single Keras optimizer)."""
         return {role: getattr(self, role) for role in self._optimizer_roles}
 
-    def apply_update(self, role, loss_fn, with_tape=False):
+    def apply_update(self, role, loss_fn, with_tape=False, when=None, restore=()):
         """One optimizer update of ``role``'s variables.
 
         ``loss_fn() -> (loss, reports)`` runs under a gradient tape (it is
         given the tape with ``with_tape``, to pause recording): ``loss`` is
         the scalar to minimise (already reduced over the global batch,
         ``reduce_loss``), ``reports`` the values to log. Returns ``reports``.
+
+        ``when``, a boolean scalar tensor, makes the update conditional
+        without control flow (an optimizer update inside ``tf.cond`` cannot
+        synchronise replicas): the update is computed, then the variables,
+        the optimizer's state and ``restore`` (e.g. batch-norm statistics
+        the loss moved) are put back where ``when`` is false.
         """
         optimizer = getattr(self, role)
         variables = self.optimizer_variables()[role]
+        if when is not None:
+            state = list(variables) + list(optimizer.variables) + list(restore)
+            inner = getattr(optimizer, "inner_optimizer", None)
+            if inner is not None:
+                state += [v for v in inner.variables if all(v is not s for s in state)]
+            saved = [tf.identity(ops.convert_to_tensor(v)) for v in state]
         with tf.GradientTape() as tape:
             loss, reports = loss_fn(tape) if with_tape else loss_fn()
             scaled_loss = optimizer.scale_loss(loss)
         gradients = tape.gradient(scaled_loss, variables)
         optimizer.apply_gradients(zip(gradients, variables))
+        if when is not None:
+            for variable, old in zip(state, saved):
+                variable.assign(ops.where(when, ops.convert_to_tensor(variable), old))
         return reports
 
     # --- Losses and reporting -----------------------------------------------

@@ -15,8 +15,24 @@ unbounded score instead of a logit.
 As in Algorithm 1, each critic update draws its own real batch
 (``fresh_real_batches``): one train step consumes ``n_critic`` real batches,
 fed as ``[batch, n_critic, H, W, C]`` (``zoo.data.make_dataset(group=5)``;
-the recipes do this), and one epoch is ``N // (batch * n_critic)`` generator
-updates.
+the recipes do this), and one epoch is ``N // (batch * n_critic)`` train
+steps.
+
+The authors' released code (martinarjovsky/WassersteinGAN, ``main.py``)
+departs from Algorithm 1 in one respect, which ``critic_schedule="authors"``
+reproduces and the ``wgan_mnist`` preset uses: the critic is trained 100
+times per generator update for the first 25 generator updates and at every
+500th, which keeps it close to optimal while the generator moves fastest.
+Here a train step is always ``n_critic`` critic updates (5, on 5 fresh real
+batches); the generator updates at the end of a train step once the critic
+updates since its last update reach the schedule's count (100 or 5), so a
+100-update stretch is 20 train steps in which only the last one moves the
+generator. ``model.step`` counts train steps (the data stream follows it);
+``generator_updates`` counts generator updates. The authors' loop also cuts a
+100-update stretch short at the end of an epoch; here it runs on into the
+next epoch. (A conditional update rather than a varying number of critic
+updates per step keeps one compiled train step, with no control flow around
+optimizer updates, which cross-replica strategies cannot synchronise.)
 """
 
 import keras
@@ -30,10 +46,18 @@ from zoo.models.dcgan import DCGANDiscriminator, DCGANGenerator
 PRESETS = {
     "wgan_mnist": {
         "description": "28x28 grayscale (MNIST, Fashion-MNIST): DCGAN networks, "
-        "critic weights clipped to [-0.01, 0.01], 5 critic steps, RMSProp(5e-5).",
+        "critic weights clipped to [-0.01, 0.01], 5 critic steps (100 for the first "
+        "25 generator updates and every 500th, as the authors' code), RMSProp(5e-5).",
         "image_shape": (28, 28, 1),
+        "model": {"critic_schedule": "authors"},
     },
 }
+
+# The authors' code: 100 critic updates per generator update for the first
+# 25 generator updates and every 500th.
+WARMUP_GENERATOR_UPDATES = 25
+HEAVY_EVERY = 500
+HEAVY_CRITIC_UPDATES = 100
 
 
 @register("wgan", presets=PRESETS)
@@ -52,6 +76,10 @@ class WGAN(GAN):
         adversarial_loss: ``"wasserstein"`` (critic ``D(G(z)) - D(x)``,
             generator ``-D(G(z))``); other names from ``zoo.core.losses`` train a
             weight-clipped discriminator with that loss instead.
+        critic_schedule: None (Algorithm 1: ``d_steps`` critic updates per
+            generator update throughout) or ``"authors"`` (the released
+            code's 100 critic updates for the first 25 generator updates and
+            every 500th; see the module doc).
         **kwargs: the remaining ``zoo.core.adversarial.GAN`` arguments.
     """
 
@@ -71,10 +99,17 @@ class WGAN(GAN):
         d_steps=5,
         fresh_real_batches=True,
         adversarial_loss="wasserstein",
+        critic_schedule=None,
         **kwargs,
     ):
         if clip_value <= 0:
             raise ConfigError(f"clip_value must be > 0, got {clip_value}.")
+        if critic_schedule not in (None, "authors"):
+            raise ConfigError(f"critic_schedule must be None or 'authors', got {critic_schedule!r}.")
+        if critic_schedule and HEAVY_CRITIC_UPDATES % d_steps:
+            raise ConfigError(
+                f"critic_schedule='authors' needs d_steps dividing {HEAVY_CRITIC_UPDATES}; got {d_steps}."
+            )
         super().__init__(
             generator,
             discriminator,
@@ -84,6 +119,42 @@ class WGAN(GAN):
             **kwargs,
         )
         self.clip_value = float(clip_value)
+        self.critic_schedule = critic_schedule
+        if critic_schedule:
+            # Model variables, so checkpoints resume the schedule exactly.
+            self.generator_updates = keras.Variable(
+                0, dtype="int64", trainable=False, name="generator_updates",
+                aggregation="only_first_replica",
+            )
+            self.critic_updates_pending = keras.Variable(
+                0, dtype="int64", trainable=False, name="critic_updates_pending",
+                aggregation="only_first_replica",
+            )
+
+    def critic_updates_needed(self):
+        """Critic updates the next generator update waits for: 100 for the
+        first 25 generator updates and every 500th, else ``d_steps``."""
+        done = self.generator_updates
+        heavy = ops.logical_or(done < WARMUP_GENERATOR_UPDATES, done % HEAVY_EVERY == 0)
+        return ops.where(heavy, HEAVY_CRITIC_UPDATES, self.d_steps)
+
+    def training_updates(self, data):
+        if not self.critic_schedule:
+            return super().training_updates(data)
+        real, condition = self.unpack_batch(data)
+        real_batches, conditions = self.split_real_batches(ops.cast(real, self.compute_dtype), condition)
+        results = {}
+        for real_batch, batch_condition in zip(real_batches, conditions):
+            results.update(self.discriminator_step(real_batch, batch_condition))
+        pending = self.critic_updates_pending + self.d_steps
+        update = pending >= ops.cast(self.critic_updates_needed(), "int64")
+        generator_results = self.generator_step(real_batches[-1], conditions[-1], when=update)
+        self.critic_updates_pending.assign(ops.where(update, ops.zeros_like(pending), pending))
+        self.generator_updates.assign_add(ops.cast(update, "int64"))
+        # The generator's loss is reported on the steps it trained.
+        fired = ops.cast(update, "float32")
+        results.update({name: (value, fired) for name, value in generator_results.items()})
+        return results
 
     def after_discriminator_step(self):
         """Clip every trainable critic weight to ``[-c, c]`` (Algorithm 1, line 8).
@@ -101,4 +172,8 @@ class WGAN(GAN):
         return [ops.clip(value, -self.clip_value, self.clip_value) for value in values]
 
     def get_config(self):
-        return {**super().get_config(), "clip_value": self.clip_value}
+        return {
+            **super().get_config(),
+            "clip_value": self.clip_value,
+            "critic_schedule": self.critic_schedule,
+        }
