@@ -25,7 +25,7 @@ from zoo.core import conditions, layers, losses, phases, terms
 from zoo.core.adversarial import GAN
 from zoo.core.errors import ConfigError
 from zoo.core.history import ImageHistory
-from zoo.core.networks import Network
+from zoo.core.networks import Network, freeze
 from zoo.training import fit_resumable
 from zoo.training.checkpoints import Checkpointer
 
@@ -638,3 +638,75 @@ def test_global_batch_that_does_not_split_over_replicas_is_rejected():
     dataset = tf.data.Dataset.from_tensors(images(3, 0)).repeat(2)
     with pytest.raises(ConfigError, match="global batch of 3 does not divide evenly over 2 replicas"):
         model.fit(dataset, epochs=1, verbose=0)
+
+
+# --- 6. Frozen auxiliary networks and a content term ---------------------------------
+
+
+@keras.saving.register_keras_serializable(package="zoo_tests")
+class ContentPix2Pix(TinyPix2Pix):
+    """TinyPix2Pix with a content loss through a frozen feature network."""
+
+    def __init__(self, generator, discriminator, features, **kwargs):
+        super().__init__(generator, discriminator, **kwargs)
+        self.features = freeze(features)
+
+    def generator_terms(self):
+        return super().generator_terms() + [terms.content(self.features, weight=2.0)]
+
+
+def test_a_frozen_network_is_used_but_never_trained():
+    keras.utils.set_random_seed(0)
+    features = TinyCritic(name="features")
+    model = ContentPix2Pix(TinyTranslator(), TinyPairCritic(), features, seed=0)
+    model.compile(d_optimizer=sgd(), g_optimizer=sgd())
+    assert model.metric_names() == ["d_loss", "g_loss", "l1", "content"]
+    frozen = {id(v) for v in features.weights}
+    assert not frozen & {id(v) for v in model.trainable_weights}
+    for role, variables in model.optimizer_variables().items():
+        assert not frozen & {id(v) for v in variables}, role
+    before = values(features.weights)
+    target, source = images(4, 1), images(4, 2)
+    fake = model.generator(source, training=True)
+    expected = 2.0 * np.mean((features(fake).numpy() - features(target).numpy()) ** 2)
+    logs = model.train_on_batch((target, source), return_dict=True)
+    np.testing.assert_allclose(logs["content"], expected, rtol=1e-5)
+    for b, w in zip(before, features.weights):
+        np.testing.assert_array_equal(b, w.numpy())
+    with pytest.raises(ConfigError, match="must be frozen"):
+        terms.content(TinyCritic(), weight=1.0)
+
+
+# --- 7. Text conditions ------------------------------------------------------------
+
+
+@keras.saving.register_keras_serializable(package="zoo_tests")
+class TinyTextGenerator(Network):
+    """``noise`` and a ``text_embedding`` -> 8x8 images."""
+
+    def __init__(self, latent_dim=4, embedding_dim=6, **kwargs):
+        noise = keras.Input((latent_dim,), name="noise")
+        text = keras.Input((embedding_dim,), name="text_embedding")
+        x = keras.layers.Concatenate()([noise, text])
+        x = keras.layers.Dense(64, activation="tanh", name="pixels")(x)
+        super().__init__(inputs=[noise, text], outputs=keras.layers.Reshape(SHAPE)(x), **kwargs)
+        self.latent_dim = latent_dim
+        self.embedding_dim = embedding_dim
+
+
+def test_text_condition_trains_generates_and_pairs_wrong_text():
+    keras.utils.set_random_seed(0)
+    model = GAN(TinyTextGenerator(), TinyCritic(), seed=0)
+    model.compile(d_optimizer=sgd(), g_optimizer=sgd())
+    assert model.condition == conditions.TextCondition(6) and model.latent_dim == 4
+    embeddings = np.random.default_rng(3).normal(size=(4, 6)).astype("float32")
+    logs = model.train_on_batch((images(4, 1), embeddings), return_dict=True)
+    assert np.isfinite(logs["d_loss"]) and np.isfinite(logs["g_loss"])
+    assert model.generate(seed=1, condition=embeddings).shape == (4,) + SHAPE
+    np.testing.assert_array_equal(
+        model.condition.mismatched(tf.constant(embeddings)), np.roll(embeddings, -1, axis=0)
+    )
+    assert model.condition.serving_spec().dtype == tf.string  # raw text, encoded by the model
+    with pytest.raises(ConfigError, match=r"\[batch, 6\]"):
+        model.generate(condition=np.zeros((4, 5), "float32"))
+    assert conditions.from_description(model.condition.describe()) == model.condition

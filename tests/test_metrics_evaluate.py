@@ -53,7 +53,7 @@ def test_evaluate_generator_writes_classifier_scores(tmp_path, cache):
             assert scores[key] == value, key
     assert scores["classifier_fid"] > 1.0  # an untrained generator is far from the digits
     assert 1.0 <= scores["classifier_score_mean"] <= 10.0
-    assert list(cache.glob("real_features/classifier_mnist_*-mnist-test-300.npz"))
+    assert list(cache.glob("real_features/classifier_mnist_*-mnist-test-300-*.npz"))
 
 
 def test_real_vs_real_of_one_subset_is_zero_and_cached(cache):
@@ -61,7 +61,7 @@ def test_real_vs_real_of_one_subset_is_zero_and_cached(cache):
     result = evaluate.evaluate("mnist", str(data_dir), num_samples=400, real_vs_real="test",
                                num_real=400, networks=["classifier"], progress=False)
     assert result["classifier_fid"] == pytest.approx(0.0, abs=1e-6)
-    [cached] = cache.glob("real_features/*-mnist-test-400.npz")
+    [cached] = cache.glob("real_features/*-mnist-test-400-*.npz")
     with np.load(cached) as stored:
         assert stored["features"].shape == (400, 128) and stored["sigma"].shape == (128, 128)
     # A different split gives a non-zero distance (mostly the small-sample bias of FID at 400).
@@ -118,7 +118,8 @@ def test_saved_model_and_keras_generators_sample_alike(tmp_path, conditional):
     for path in (tmp_path / "g.keras", tmp_path / "export"):
         sampler = load_sampler(path)
         assert sampler.latent_dim == 4 and sampler.conditional == conditional
-        images = sample_uint8(sampler, 20, seed=5, batch_size=8)
+        # A bare generator records no class count: it is given.
+        images = sample_uint8(sampler, 20, seed=5, batch_size=8, num_classes=10 if conditional else None)
         assert images.shape == (20, 28, 28, 1) and images.dtype == np.uint8
         # Graph and eager float32 may differ in the last bit, which can move a rounding by one.
         assert np.abs(images.astype(int) - expected).max() <= 1
@@ -154,3 +155,49 @@ def test_an_exported_mixture_prior_is_what_evaluation_samples(tmp_path):
     assert load_sampler(tmp_path / "bare.keras").latent_prior == {"name": "normal"}
     with pytest.raises(ValueError, match="Unknown latent prior"):
         draw_latent(np.random.default_rng(0), 2, 2, {"name": "laplace"})
+
+
+def test_two_sources_of_one_dataset_name_are_cached_apart(tmp_path, cache):
+    # "mnist" resolving to another folder (here Fashion-MNIST's files under
+    # MNIST's names, as the JPEG CIFAR-10 copy and TFDS's original both
+    # answer to "cifar10") must not be served the first folder's features.
+    from zoo.metrics.classifier import classifier_extractor
+
+    fashion = shared_path("datasets", "fashion_mnist")
+    impostor = tmp_path / "impostor"
+    impostor.mkdir()
+    for path in fashion.glob("t10k-*"):
+        (impostor / path.name).symlink_to(path)
+    extractor = classifier_extractor("mnist")
+    real = real_features(extractor, "mnist", "test", 200, str(shared_path("datasets", "mnist")))
+    other = real_features(extractor, "mnist", "test", 200, str(impostor))
+    assert np.abs(real["mu"] - other["mu"]).max() > 0.1
+    assert len(list(cache.glob("real_features/*-mnist-test-200-*.npz"))) == 2
+
+
+def test_a_conditional_generator_is_sampled_over_its_own_classes(tmp_path):
+    # A 3-class cGAN: evaluation must draw labels 0..2 (read from the export),
+    # not 0..9, which the one-hot layer would silently map to all zeros.
+    from zoo import export
+    from zoo.core.errors import ConfigError
+    from zoo.models.cgan import CGAN, ConditionalDiscriminator, ConditionalGenerator
+
+    keras.utils.set_random_seed(0)
+    model = CGAN(
+        ConditionalGenerator((28, 28, 1), num_classes=3, latent_dim=4, base_filters=4),
+        ConditionalDiscriminator((28, 28, 1), num_classes=3, base_filters=4),
+    )
+    export_dir = export.save_generator(model, tmp_path / "export")
+    assert export.load_metadata(export_dir)["condition"] == {"kind": "class", "num_classes": 3}
+    for path in (export_dir, tmp_path / "export" / "generator.keras", tmp_path / "export" / "saved_model"):
+        sampler = load_sampler(path)
+        assert sampler.conditional and sampler.num_classes == 3
+        seen = []
+        generate = sampler.generate
+        sampler.generate = lambda noise, labels: seen.append(labels) or generate(noise, labels)
+        sample_uint8(sampler, 7, batch_size=4)
+        assert np.concatenate(seen).tolist() == [0, 1, 2, 0, 1, 2, 0]
+    bare = tmp_path / "bare.keras"
+    _tiny_generator(conditional=True).save(bare)
+    with pytest.raises(ConfigError, match="--num_classes"):
+        sample_uint8(load_sampler(bare), 4)

@@ -51,6 +51,25 @@ def exported_weights(out):
     return generator, [w.numpy() for w in generator.weights]
 
 
+def checkpoint_state(out):
+    """The current checkpoint of a run: its index (step, random streams) and
+    every array of its weights file (both networks, both optimizers, the
+    step), by path."""
+    import h5py
+
+    directory = out / "run" / "checkpoints"
+    index = json.loads((directory / "checkpoint.json").read_text())
+    arrays = {}
+
+    def keep(name, item):
+        if isinstance(item, h5py.Dataset):
+            arrays[name] = item[()]
+
+    with h5py.File(directory / index["weights"]) as stored:
+        stored.visititems(keep)
+    return index, arrays
+
+
 def test_killed_run_resumes_with_no_lost_or_repeated_step(tmp_path, mnist_dir):
     straight, killed = tmp_path / "straight", tmp_path / "killed"
     run_to_end(recipe_command("dcgan", mnist_dir, straight))
@@ -78,8 +97,20 @@ def test_killed_run_resumes_with_no_lost_or_repeated_step(tmp_path, mnist_dir):
 
     _, expected = exported_weights(straight)
     generator, got = exported_weights(killed)
+    assert len(expected) == len(got) > 0
     for a, b in zip(expected, got):
         np.testing.assert_allclose(a, b, atol=1e-5)
+    # The whole training state ends the same: both networks, both
+    # optimizers' slots and counters, the step, the random streams.
+    straight_index, straight_state = checkpoint_state(straight)
+    killed_index, killed_state = checkpoint_state(killed)
+    assert straight_index["step"] == killed_index["step"] == 20
+    assert straight_index["seed_states"] == killed_index["seed_states"]
+    assert straight_state.keys() == killed_state.keys()
+    for part in ("discriminator", "d_optimizer", "g_optimizer"):
+        assert any(name.startswith(part) for name in straight_state), part
+    for name, value in straight_state.items():
+        np.testing.assert_allclose(killed_state[name], value, atol=1e-5, err_msg=name)
     metadata = json.loads((killed / "export" / "metadata.json").read_text())
     assert metadata["step"] == 20 and metadata["architecture"] == "dcgan"
 
@@ -227,7 +258,7 @@ def test_critic_updates_get_fresh_real_batches_in_the_recipe(parse_flags, tmp_pa
     )
     model = recipe.run("wgan_gp", "wgan_gp_mnist")
     assert model.real_batches_per_step == 5
-    assert int(model.g_optimizer.iterations.numpy()) == 2
+    assert int(model.g_optimizer.iterations.numpy()) == 2 and int(model.step.numpy()) == 2
     assert int(model.d_optimizer.iterations.numpy()) == 10
     metadata = json.loads((tmp_path / "export" / "metadata.json").read_text())
     assert (metadata["step"], metadata["steps_per_epoch"], metadata["real_batches_per_step"]) == (2, 2, 5)
@@ -275,5 +306,123 @@ def test_two_worker_multiworker_run_equals_two_replica_mirrored_run(tmp_path, mn
 
     _, expected = exported_weights(mirrored_out)
     _, got = exported_weights(multi_out)
+    assert len(expected) == len(got) > 0
     for a, b in zip(expected, got):
         np.testing.assert_allclose(a, b, atol=1e-4)
+
+
+def run_recipe(*args, module=None, script="dcgan"):
+    """A recipe (or ``python -m module``) as a user runs it: (return code,
+    stdout, stderr)."""
+    command = [sys.executable, "-m", module] if module else [sys.executable, str(REPO / "recipes" / f"{script}.py")]
+    result = subprocess.run([*command, *args], capture_output=True, text=True, timeout=600, cwd=REPO)
+    return result.returncode, result.stdout, result.stderr
+
+
+def test_bad_input_is_one_line_naming_the_problem_and_a_nonzero_exit(tmp_path, mnist_dir):
+    common = [f"--data_dir={mnist_dir}", f"--logdir={tmp_path}/run", f"--export_dir={tmp_path}/export"]
+    cases = [
+        (["--batch_size=0"], "--batch_size must be >= 1, got 0"),
+        (["--epochs=-2"], "--epochs must be >= 1, got -2"),
+        (["--ema_decay=1.5"], "--ema_decay must be in [0, 1)"),
+        (["--dataset=mnits"], "unknown dataset 'mnits'"),
+        (["--preset=dcgan_cifar10", "--dataset=mnist"], "(28, 28, 1) but image_shape (32, 32, 3)"),
+        (["--strategy=mirrored", "--cpu_replicas=2", "--batch_size=3"],
+         "--batch_size of 3 does not divide evenly over 2 replicas; use a multiple of 2"),
+        (["--preset=wgan_mnist"], "Unknown preset 'wgan_mnist' for DCGAN"),
+        (["extra"], "Unexpected arguments: extra"),
+    ]
+    for extra, message in cases:
+        code, _, stderr = run_recipe(*common, *extra)
+        last = stderr.strip().splitlines()[-1]
+        assert code == 2, (extra, stderr[-2000:])
+        assert "Traceback" not in stderr, stderr[-2000:]
+        assert last.startswith("error: ") and message in last, (extra, last)
+    assert not (tmp_path / "export").exists()
+
+
+def test_one_entry_point_trains_any_architecture(tmp_path, mnist_dir):
+    common = [f"--data_dir={mnist_dir}", "--epochs=1", "--steps_per_epoch=2", "--batch_size=8", "--verbose=0"]
+    code, stdout, stderr = run_recipe(
+        "gan", *common, f"--logdir={tmp_path}/a", f"--export_dir={tmp_path}/a_export", module="zoo.train"
+    )
+    assert code == 0, stderr[-3000:]
+    assert "gan (gan_mnist)" in stdout and "Trained to step 2" in stdout
+    assert json.loads((tmp_path / "a_export" / "metadata.json").read_text())["architecture"] == "gan"
+    # The preset alone names the architecture.
+    code, stdout, stderr = run_recipe(
+        "--preset=gan_mnist_minimax", *common, f"--logdir={tmp_path}/b",
+        f"--export_dir={tmp_path}/b_export", module="zoo.train",
+    )
+    assert code == 0 and "gan (gan_mnist_minimax)" in stdout, stderr[-3000:]
+    code, _, stderr = run_recipe("stylegan9", module="zoo.train")
+    assert code == 2 and stderr.strip().splitlines()[-1].startswith("error: Unknown architecture 'stylegan9'")
+
+
+def test_a_diverging_run_ends_with_one_line_and_exit_code_1(tmp_path, mnist_dir):
+    # A learning rate far too large makes the losses non-finite.
+    code, _, stderr = run_recipe(
+        f"--data_dir={mnist_dir}", "--epochs=1", "--steps_per_epoch=40", "--batch_size=8",
+        "--d_learning_rate=1e30", "--g_learning_rate=1e30", "--checkpoint_every=1",
+        f"--logdir={tmp_path}/run", f"--export_dir={tmp_path}/export", "--verbose=0", script="gan",
+    )
+    last = stderr.strip().splitlines()[-1]
+    assert code == 1 and "Traceback" not in stderr, stderr[-2000:]
+    assert last.startswith("error: ") and "at step" in last and "resume" in last, last
+    assert not (tmp_path / "export").exists()  # nothing diverged is exported
+
+
+def test_error_messages_name_only_flags_that_exist():
+    # Every --flag the zoo's messages and docs mention is one of the recipes'
+    # or of zoo.evaluate's / the classifier trainer's command lines.
+    import re
+
+    known = set(flags.FLAGS) | {"flags"}  # "--flags": the placeholder in usage lines
+    for tool in ("zoo/evaluate.py", "zoo/metrics/train_classifier.py"):
+        known |= set(re.findall(r'add_argument\("--(\w+)"', (REPO / tool).read_text()))
+    mentioned = {}
+    for path in (REPO / "zoo").rglob("*.py"):
+        for flag in re.findall(r"(?<![\w-])--([a-z][a-z0-9_]*)", path.read_text()):
+            mentioned.setdefault(flag, path.relative_to(REPO))
+    unknown = {flag: str(where) for flag, where in mentioned.items() if flag not in known}
+    assert not unknown, unknown
+    assert {"logdir", "batch_size", "num_classes"} <= set(mentioned)
+
+
+def test_presets_that_need_resizing_say_so():
+    # CelebA's 178x218 photographs only fit dcgan_64 centre-cropped and resized.
+    assert zoo.get("dcgan").preset_config("dcgan_64")["training"]["resize"] is True
+
+
+def test_non_chief_workers_keep_no_files(tmp_path, monkeypatch):
+    # Worker 1 of a two-worker job takes part in every save (collectives),
+    # but keeps nothing: no checkpoint, no logs, no leftover scratch folder.
+    import tempfile
+
+    from zoo.training.callbacks import TensorBoardLogger
+
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
+    monkeypatch.setenv(
+        "TF_CONFIG",
+        json.dumps({"cluster": {"worker": ["localhost:1", "localhost:2"]}, "task": {"type": "worker", "index": 1}}),
+    )
+    model = DCGAN(
+        DCGANGenerator((28, 28, 1), latent_dim=8, base_filters=4),
+        DCGANDiscriminator((28, 28, 1), base_filters=4),
+        seed=0,
+    )
+    model.compile()
+    checkpointer = Checkpointer(str(tmp_path / "checkpoints"))
+    logger = TensorBoardLogger(str(tmp_path / "logs"), scalar_every=1, num_samples=4)
+    logger.set_model(model)
+    batch = np.random.default_rng(0).uniform(-1, 1, (4, 28, 28, 1)).astype("float32")
+    for _ in range(3):
+        logs = model.train_on_batch(batch, return_dict=True)
+        checkpointer.save(model)
+        logger.on_train_batch_end(0, logs)
+    logger.on_epoch_end(0)
+    logger.on_train_end()
+    assert list(scratch.iterdir()) == []
+    assert not (tmp_path / "checkpoints").exists() and not (tmp_path / "logs").exists()

@@ -7,8 +7,9 @@
     python -m zoo.evaluate --real_vs_real test --dataset mnist \\
         --data_dir ../shared/datasets --num_samples 10000
 
-With ``--generator`` it draws ``num_samples`` images (noise ~ N(0, I) from
-``--seed``; conditional generators get labels 0..K-1 in turn), quantises
+With ``--generator`` it draws ``num_samples`` images (noise from the
+export's prior, seeded by ``--seed``; conditional generators get labels
+0..K-1 in turn, K the class count the export records), quantises
 them to uint8, and compares them with ``--real_split`` of the dataset
 (``--num_real`` images, default all of the split). With ``--real_vs_real
 SPLIT`` the "generated" side is ``num_samples`` images of that real split
@@ -37,6 +38,7 @@ from pathlib import Path
 
 import zoo  # noqa: F401  (before TensorFlow: turns oneDNN on)
 
+from zoo.core.errors import ConfigError, ZooError
 from zoo.metrics.classifier import CLASSIFIER_DATASETS, classifier_extractor, shipped_classifier_path
 from zoo.metrics.features import FeatureExtractor, inception_extractor
 from zoo.metrics.frechet import frechet_distance, gaussian_statistics
@@ -79,7 +81,7 @@ def _extractors(names: list[str], dataset: str, inception_logits: bool) -> dict[
         elif name == "classifier":
             extractors[name] = classifier_extractor(dataset)
         else:
-            raise ValueError(f"unknown network {name!r}: use inception and/or classifier")
+            raise ConfigError(f"unknown network {name!r}: use inception and/or classifier")
     return extractors
 
 
@@ -92,11 +94,11 @@ def default_networks(dataset: str) -> list[str]:
 def evaluate(dataset: str, data_dir: str | None, num_samples: int, generator: str | None = None,
              real_vs_real: str | None = None, real_split: str = "test", num_real: int | None = None,
              networks: list[str] | None = None, seed: int = 0, batch_size: int = 64,
-             inception_logits: bool = False, kid_subset_size: int = 1000, num_classes: int = 10,
+             inception_logits: bool = False, kid_subset_size: int = 1000, num_classes: int | None = None,
              progress: bool = True) -> dict:
     """Scores of a generator, or of a real split, against ``real_split``; see the module docstring."""
     if (generator is None) == (real_vs_real is None):
-        raise ValueError("give exactly one of generator and real_vs_real")
+        raise ConfigError("give exactly one of generator and real_vs_real")
     networks = networks or default_networks(dataset)
     extractors = _extractors(networks, dataset, inception_logits)
     started = time.time()
@@ -140,8 +142,9 @@ def _parse_args(argv):
                         help="also report the Inception Score (downloads the official TF graph once)")
     parser.add_argument("--kid_subset_size", type=int, default=1000)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--num_classes", type=int, default=10,
-                        help="conditional generators get labels 0..num_classes-1 in turn")
+    parser.add_argument("--num_classes", type=int, default=None,
+                        help="conditional generators get labels 0..num_classes-1 in turn "
+                             "(default: the class count in the export's metadata.json)")
     parser.add_argument("--batch_size", type=int, default=64)
     parser.add_argument("--output", help="write the scores here as JSON")
     return parser.parse_args(argv)
@@ -149,6 +152,15 @@ def _parse_args(argv):
 
 def main(argv=None) -> dict:
     args = _parse_args(argv)
+    try:
+        return _run(args)
+    except ZooError as error:
+        # Bad input: one line naming the problem and the fix, no traceback.
+        print(f"error: {' '.join(str(error).split())}", file=sys.stderr)
+        raise SystemExit(2) from None
+
+
+def _run(args) -> dict:
     result = evaluate(
         dataset=args.dataset, data_dir=args.data_dir, num_samples=args.num_samples,
         generator=args.generator, real_vs_real=args.real_vs_real, real_split=args.real_split,

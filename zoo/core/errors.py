@@ -26,3 +26,8 @@ class CheckpointError(ZooError, RuntimeError):
 
 class TrainingDiverged(ZooError, FloatingPointError):
     """A loss or weight became non-finite; the message names the step."""
+
+
+class MissingFileError(ZooError, FileNotFoundError):
+    """A file the zoo needs (weights, a shipped model) is missing or corrupt;
+    the message names it and where it comes from."""

@@ -278,7 +278,7 @@ def reconstruction_energy(images, reconstructions, kind="l2", epsilon=1e-12):
         ``[batch]`` energies (non-negative).
     """
     if kind not in ("l2", "mse"):
-        raise ValueError(f"Unknown energy kind {kind!r}; use 'l2' or 'mse'.")
+        raise ConfigError(f"Unknown energy kind {kind!r}; use 'l2' or 'mse'.")
     errors = ops.cast(reconstructions, "float32") - ops.cast(images, "float32")
     squared = ops.reshape(ops.square(errors), (ops.shape(errors)[0], -1))
     if kind == "mse":

@@ -6,6 +6,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from zoo.core.errors import ConfigError
 from zoo.metrics.features import FeatureExtractor
 from zoo.metrics.frechet import frechet_distance, gaussian_statistics
 from zoo.metrics.preprocess import quantize_to_uint8
@@ -44,7 +45,7 @@ class FIDCallback(keras.callbacks.Callback):
                  log_dir: str | None = None, batch_size: int = 64):
         super().__init__()
         if real_images is None and dataset is None:
-            raise ValueError("give real_images or a dataset")
+            raise ConfigError("give real_images or a dataset")
         self.network = network
         self.real_images = real_images
         self.dataset, self.data_dir = dataset, data_dir
@@ -69,7 +70,7 @@ class FIDCallback(keras.callbacks.Callback):
             from zoo.metrics.classifier import classifier_extractor
             self._extractor = classifier_extractor(self.dataset)
         else:
-            raise ValueError(f"unknown network {self.network!r}")
+            raise ConfigError(f"unknown network {self.network!r}")
         if self.real_images is not None:
             features = self._extractor(self.real_images, batch_size=self.batch_size)["features"]
             self._real_stats = gaussian_statistics(features)

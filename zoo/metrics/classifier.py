@@ -22,6 +22,7 @@ from pathlib import Path
 import keras
 import tensorflow as tf
 
+from zoo.core.errors import MissingFileError
 from zoo.metrics.features import FeatureExtractor
 
 CLASSIFIER_DATASETS = ("mnist", "fashion_mnist")
@@ -59,7 +60,10 @@ def load_classifier(dataset: str, path: str | Path | None = None) -> keras.Model
     """The shipped classifier of ``dataset`` (or the ``.keras`` file at ``path``)."""
     path = Path(path or shipped_classifier_path(dataset))
     if not path.exists():
-        raise FileNotFoundError(f"no domain classifier for {dataset!r} at {path}")
+        raise MissingFileError(
+            f"no domain classifier for {dataset!r} at {path}: classifiers ship for "
+            f"{', '.join(CLASSIFIER_DATASETS)}; score other data with --networks inception"
+        )
     return keras.models.load_model(path, compile=False)
 
 

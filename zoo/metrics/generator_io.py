@@ -23,6 +23,7 @@ from typing import Callable
 import numpy as np
 import tensorflow as tf
 
+from zoo.core.errors import ConfigError
 from zoo.metrics.preprocess import quantize_to_uint8
 
 
@@ -34,6 +35,7 @@ class Sampler:
     latent_dim: int
     conditional: bool
     latent_prior: dict = dataclasses.field(default_factory=lambda: {"name": "normal"})
+    num_classes: int | None = None  # of a conditional generator, when known
 
 
 def _keras_sampler(model) -> Sampler:
@@ -48,7 +50,8 @@ def _keras_sampler(model) -> Sampler:
             return np.asarray(model({"noise": noise, "labels": labels}, training=False))
         return np.asarray(model(noise, training=False))
 
-    return Sampler(generate, int(noise_input.shape[-1]), conditional)
+    num_classes = getattr(model, "num_classes", None) if conditional else None
+    return Sampler(generate, int(noise_input.shape[-1]), conditional, num_classes=num_classes)
 
 
 def _saved_model_sampler(path: Path) -> Sampler:
@@ -66,17 +69,21 @@ def _saved_model_sampler(path: Path) -> Sampler:
     return Sampler(generate, int(specs["noise"].shape[-1]), conditional)
 
 
-def _exported_latent_prior(path: Path) -> dict:
-    """The ``latent_prior`` of ``metadata.json`` beside ``path`` (a
-    ``generator.keras`` or ``saved_model`` in an export folder, or the
-    folder itself); N(0, I) when there is none."""
+def _export_metadata(path: Path) -> dict:
+    """``metadata.json`` beside ``path`` (a ``generator.keras`` or
+    ``saved_model`` in an export folder, or the folder itself), or ``{}``."""
     for folder in (path, path.parent):
         metadata = folder / "metadata.json"
         if metadata.is_file():
-            prior = json.loads(metadata.read_text()).get("latent_prior", {"name": "normal"})
-            # Exports before the prior was recorded: a plain name or nothing.
-            return prior if isinstance(prior, dict) else {"name": str(prior)}
-    return {"name": "normal"}
+            return json.loads(metadata.read_text())
+    return {}
+
+
+def _latent_prior(metadata: dict) -> dict:
+    """The export's ``latent_prior``; N(0, I) when it records none."""
+    prior = metadata.get("latent_prior", {"name": "normal"})
+    # Exports before the prior was recorded: a plain name or nothing.
+    return prior if isinstance(prior, dict) else {"name": str(prior)}
 
 
 def load_sampler(path: str | Path) -> Sampler:
@@ -93,7 +100,11 @@ def load_sampler(path: str | Path) -> Sampler:
         import zoo  # noqa: F401  (registers the zoo's custom layers for deserialisation)
 
         sampler = _keras_sampler(keras.models.load_model(path, compile=False))
-    sampler.latent_prior = _exported_latent_prior(path)
+    metadata = _export_metadata(path)
+    sampler.latent_prior = _latent_prior(metadata)
+    condition = metadata.get("condition") or {}
+    if condition.get("kind") == "class":
+        sampler.num_classes = int(condition["num_classes"])
     return sampler
 
 
@@ -108,17 +119,25 @@ def draw_latent(rng: np.random.Generator, num: int, latent_dim: int, prior: dict
         components = rng.integers(0, prior["components"], num)
         means = aae.mixture_means(prior["components"], latent_dim)[components]
         return (means + aae.MIXTURE_STDDEV * normal).astype(np.float32)
-    raise ValueError(f"Unknown latent prior {prior!r} in the generator's metadata.json.")
+    raise ConfigError(f"Unknown latent prior {prior!r} in the generator's metadata.json.")
 
 
 def sample_uint8(sampler: Sampler, num_samples: int, seed: int = 0, batch_size: int = 64,
-                 num_classes: int = 10) -> np.ndarray:
+                 num_classes: int | None = None) -> np.ndarray:
     """``num_samples`` generated images, quantised to uint8 [N, H, W, C].
 
     Noise comes from ``numpy.random.default_rng(seed)``, N(0, I) or the
     sampler's ``latent_prior``; conditional generators get labels
-    ``i % num_classes``, i.e. classes in equal shares.
+    ``i % num_classes``, i.e. classes in equal shares, with the class count
+    the export records unless ``num_classes`` is given.
     """
+    if sampler.conditional:
+        num_classes = num_classes or sampler.num_classes
+        if not num_classes:
+            raise ConfigError(
+                "This conditional generator does not record its number of classes "
+                "(no metadata.json beside it): pass --num_classes."
+            )
     rng = np.random.default_rng(seed)
     noise = draw_latent(rng, num_samples, sampler.latent_dim, sampler.latent_prior)
     labels = (np.arange(num_samples) % num_classes).astype(np.int32) if sampler.conditional else None

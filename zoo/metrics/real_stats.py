@@ -1,20 +1,26 @@
 """Features of real data, computed once per (network, dataset, split, count) and cached.
 
-The cache entry is ``<cache>/real_features/<network>-<dataset>-<split>-<count>.npz``
-holding ``features`` float32 [count, D] (kept for KID and precision/recall),
-``logits`` where the network has them, and the FID statistics ``mu``
-float64 [D] and ``sigma`` float64 [D, D]. When ``count`` is less than the
-split's size the images are a fixed random subset (seed 0, drawn without
-replacement, kept in dataset order) so that a class-sorted split still
-gives a representative sample.
+The cache entry is
+``<cache>/real_features/<network>-<dataset>-<split>-<count>-<source>.npz``,
+where ``<source>`` is a digest of what the dataset name resolved to
+(``zoo.data.source_identity``: the files with their sizes and times, or the
+TFDS name), so the JPEG CIFAR-10 copy of a local folder and TFDS's original
+never share an entry. It holds ``features`` float32 [count, D] (kept for KID
+and precision/recall), ``logits`` where the network has them, and the FID
+statistics ``mu`` float64 [D] and ``sigma`` float64 [D, D]. When ``count``
+is less than the split's size the images are a fixed random subset (seed 0,
+drawn without replacement, kept in dataset order) so that a class-sorted
+split still gives a representative sample.
 """
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 import numpy as np
 
+from zoo.core.errors import ConfigError
 from zoo.metrics.cache import atomic_path, cache_dir
 from zoo.metrics.features import FeatureExtractor
 from zoo.metrics.frechet import gaussian_statistics
@@ -31,7 +37,7 @@ def real_images(dataset: str, split: str, count: int | None = None,
     if count is None or count == len(images):
         return images
     if count > len(images):
-        raise ValueError(f"{dataset}/{split} has {len(images)} images, {count} requested")
+        raise ConfigError(f"{dataset}/{split} has {len(images)} images, {count} requested")
     chosen = np.sort(np.random.default_rng(SUBSET_SEED).choice(len(images), count, replace=False))
     return images[chosen]
 
@@ -40,7 +46,11 @@ def real_features(extractor: FeatureExtractor, dataset: str, split: str, count: 
                   data_dir: str | Path | None = None, batch_size: int = 64,
                   progress: bool = False) -> dict[str, np.ndarray]:
     """Cached ``{"features", "mu", "sigma", ["logits"]}`` of real images through ``extractor``."""
-    path = cache_dir() / "real_features" / f"{extractor.name}-{dataset}-{split}-{count or 'all'}.npz"
+    from zoo.data import source_identity
+
+    source = hashlib.sha256(source_identity(dataset, split, data_dir).encode()).hexdigest()[:12]
+    name = f"{extractor.name}-{Path(str(dataset)).name}-{split}-{count or 'all'}-{source}.npz"
+    path = cache_dir() / "real_features" / name
     if path.exists():
         with np.load(path) as cached:
             return dict(cached)

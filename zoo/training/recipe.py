@@ -150,7 +150,8 @@ def check_flags():
 
 def build_model(model_class, preset, settings):
     """The preset's model with the technique flags, compiled with the
-    preset's optimizers (``--d/g_learning_rate`` replacing their rates)."""
+    preset's optimizers (``--d_learning_rate`` and ``--g_learning_rate`` replacing
+    their rates)."""
     techniques = {
         name: getattr(FLAGS, name)
         for name in ("ema_decay", "augment", "unrolled_steps")
