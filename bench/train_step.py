@@ -2,22 +2,40 @@
 
     python bench/train_step.py                 # full table, writes bench/results/train_step.json
     python bench/train_step.py --quick         # DCGAN rows only
+    python bench/train_step.py --repeats 7     # more repetitions per row
 
-Every row runs in its own Python process, because oneDNN can only be turned
-on or off before TensorFlow is imported. Rows:
+Every measurement runs in its own Python process, because oneDNN can only be
+turned on or off before TensorFlow is imported. The machine is shared and
+noisy, so each row is measured ``--repeats`` times (default 5), the rows
+alternating within each round (row 1, row 2, ..., row 1, row 2, ...), and
+the table gives the median and the range; rows compared with each other
+are measured in the same rounds.
+
+Rows:
 
 * ``zoo fit``: ``model.fit`` on the zoo's DCGAN (preset ``dcgan_mnist``), graph
   mode, oneDNN on (the zoo's default).
 * ``zoo fit + XLA``: the same with ``compile(jit_compile=True)``.
-* ``hand-written``: the same networks and Adam optimizers trained by a plain
-  ``tf.function`` loop, what a user would write without the zoo.
-* ``zoo fit, oneDNN off``: TensorFlow's default on these CPUs.
+* ``zoo train_step, tf.function``: the zoo's ``train_step`` called from a
+  plain ``tf.function`` loop, without Keras's ``fit`` around it: what the
+  zoo's step costs by itself.
+* ``hand-written tf.function``: the same networks and Adam optimizers
+  trained by a plain ``tf.function`` loop, what a user would write without
+  the zoo.
+* ``zoo fit, oneDNN off``: TensorFlow's default on CPUs without AVX-512.
 * one ``zoo fit`` row per other registered architecture (its ``*_mnist``
   preset), batch 64.
 
-img/s counts generated images: batch size x generator updates per second.
-A step of a model with several discriminator updates (WGAN, WGAN-GP, SNGAN:
-5) also reads that many real batches.
+Each measurement times the steady state: ``--warmup`` steps (tracing and the
+first executions), then ``--steps`` timed steps, all in one ``fit`` call (a
+callback reads the clock at batch ends) or one loop. Starting and ending a
+``fit`` call costs a fixed time (creating and deleting the dataset
+iterator; up to ~1-3 s here, seen as whole windows at a lower rate), which a
+training run pays once, not per step, so it is kept out of the window.
+
+img/s counts images per train step: batch size x train steps per second. A
+step of a model with several discriminator updates (WGAN, WGAN-GP, SNGAN: 5)
+also reads that many real batches.
 
 The machine's fp32 matmul throughput is measured in the same run
 (``tf.matmul`` of square matrices, best of several sizes) and each row's
@@ -34,6 +52,7 @@ to its input. Batch norm, activations and optimizer updates are not counted.
 import argparse
 import json
 import os
+import statistics
 import subprocess
 import sys
 import time
@@ -82,14 +101,7 @@ def step_flops_per_example(model):
     return model.d_steps * (f_g + 6 * f_d) + 3 * f_g + 2 * f_d
 
 
-# --- Workers (one per row, in a subprocess) ------------------------------------
-
-
-def _timed(run_steps, steps, warmup):
-    run_steps(warmup)
-    start = time.perf_counter()
-    run_steps(steps)
-    return time.perf_counter() - start
+# --- Workers (one measurement each, in a subprocess) ----------------------------
 
 
 def worker_matmul():
@@ -126,43 +138,93 @@ def _real_batches(batch_size, shape, group=1):
     return tf.data.Dataset.from_tensors(images.astype("float32")).repeat()
 
 
-def worker_fit(architecture, preset, batch_size, jit_compile, steps):
+def _zoo_model(architecture, preset, jit_compile=False):
+    import keras
+
     import zoo
 
     model_class = zoo.get(architecture)
     config = model_class.preset_config(preset)
     model = model_class.from_preset(preset, seed=0)
-    import keras
+    optimizers = {
+        key: keras.optimizers.get(value)
+        for key, value in config["training"].items()
+        if key.endswith("_optimizer")
+    }
+    model.compile(jit_compile=jit_compile, **optimizers)
+    return model, config
 
-    model.compile(
-        d_optimizer=keras.optimizers.get(config["training"]["d_optimizer"]),
-        g_optimizer=keras.optimizers.get(config["training"]["g_optimizer"]),
-        jit_compile=jit_compile,
-    )
+
+def _stream(model, config, batch_size):
+    import tensorflow as tf
+
     group = model.real_batches_per_step
     batches = _real_batches(batch_size, config["image_shape"], group)
-    if model_class.conditional:
-        import tensorflow as tf
-
+    if model.condition.kind == "class":
         labels = tf.zeros((batch_size,) + ((group,) if group > 1 else ()), tf.int64)
         batches = batches.map(lambda x: (x, labels))
-
-    def run_steps(n):
-        model.fit(batches, steps_per_epoch=n, epochs=1, verbose=0)
-
-    seconds = _timed(run_steps, steps, warmup=3)
-    flops = None
-    if hasattr(model, "discriminator") and type(model).train_step is zoo.GAN.train_step:
-        flops = step_flops_per_example(model)
-    return {"images_per_second": batch_size * steps / seconds, "flops_per_example": flops}
+    return batches
 
 
-def worker_hand_written(batch_size, steps):
-    """DCGAN trained by a plain tf.function loop: no zoo in the step."""
+def _flops(model):
     import zoo
+
+    if hasattr(model, "discriminator") and type(model).training_updates in (
+        zoo.GAN.training_updates,
+        zoo.get("wgan").training_updates,
+    ):
+        return step_flops_per_example(model)
+    return None
+
+
+def worker_fit(architecture, preset, batch_size, jit_compile, steps, warmup):
+    import keras
+
+    model, config = _zoo_model(architecture, preset, jit_compile)
+    stamps = {}
+
+    class Clock(keras.callbacks.Callback):
+        def on_train_batch_end(self, batch, logs=None):
+            if batch == warmup - 1:
+                stamps["start"] = time.perf_counter()
+            elif batch == warmup + steps - 1:
+                stamps["end"] = time.perf_counter()
+
+    model.fit(
+        _stream(model, config, batch_size), steps_per_epoch=warmup + steps, epochs=1,
+        verbose=0, callbacks=[Clock()],
+    )
+    seconds = stamps["end"] - stamps["start"]
+    return {"images_per_second": batch_size * steps / seconds, "flops_per_example": _flops(model)}
+
+
+def _timed_loop(step, iterator, steps, warmup):
+    for _ in range(warmup):
+        outputs = step(next(iterator))
+    float(outputs[0] if isinstance(outputs, (tuple, list)) else next(iter(outputs.values())))
+    start = time.perf_counter()
+    for _ in range(steps):
+        outputs = step(next(iterator))
+    float(outputs[0] if isinstance(outputs, (tuple, list)) else next(iter(outputs.values())))
+    return time.perf_counter() - start
+
+
+def worker_zoo_step(batch_size, steps, warmup):
+    """The zoo's train_step in a plain tf.function loop (no Keras fit)."""
+    import tensorflow as tf
+
+    model, config = _zoo_model("dcgan", "dcgan_mnist")
+    step = tf.function(model.train_step)
+    seconds = _timed_loop(step, iter(_stream(model, config, batch_size)), steps, warmup)
+    return {"images_per_second": batch_size * steps / seconds, "flops_per_example": _flops(model)}
+
+
+def worker_hand_written(batch_size, steps, warmup):
+    """DCGAN trained by a plain tf.function loop: no zoo in the step."""
     import keras
     import tensorflow as tf
 
+    import zoo  # noqa: F401  (oneDNN as the other rows)
     from zoo.models.dcgan import DCGAN
 
     model = DCGAN.from_preset("dcgan_mnist", seed=0)
@@ -191,14 +253,7 @@ def worker_hand_written(batch_size, steps):
         g_optimizer.apply_gradients(zip(grads, generator.trainable_variables))
         return d_loss, g_loss
 
-    iterator = iter(_real_batches(batch_size, (28, 28, 1)))
-
-    def run_steps(n):
-        for _ in range(n):
-            losses = train_step(next(iterator))
-        losses[0].numpy()
-
-    seconds = _timed(run_steps, steps, warmup=3)
+    seconds = _timed_loop(train_step, iter(_real_batches(batch_size, (28, 28, 1))), steps, warmup)
     return {
         "images_per_second": batch_size * steps / seconds,
         "flops_per_example": step_flops_per_example(model),
@@ -209,9 +264,11 @@ def run_worker(args):
     if args.worker == "matmul":
         result = worker_matmul()
     elif args.worker == "fit":
-        result = worker_fit(args.architecture, args.preset, args.batch_size, args.jit, args.steps)
+        result = worker_fit(args.architecture, args.preset, args.batch_size, args.jit, args.steps, args.warmup)
+    elif args.worker == "step":
+        result = worker_zoo_step(args.batch_size, args.steps, args.warmup)
     else:
-        result = worker_hand_written(args.batch_size, args.steps)
+        result = worker_hand_written(args.batch_size, args.steps, args.warmup)
     print("RESULT " + json.dumps(result))
 
 
@@ -247,14 +304,37 @@ def other_architectures():
     return rows
 
 
+def plan(quick, steps_override, warmup):
+    """The rows: ``(architecture, preset, batch, mode, spawn kwargs)``."""
+    rows = []
+    for batch in (64, 256):
+        steps = steps_override or max(10, 2560 // batch)
+        common = {"batch_size": batch, "steps": steps, "warmup": warmup}
+        rows.append(("dcgan", "dcgan_mnist", batch, "zoo fit", {"worker": "fit", **common}))
+        rows.append(("dcgan", "dcgan_mnist", batch, "zoo fit + XLA", {"worker": "fit", "jit": True, **common}))
+        rows.append(("dcgan", "dcgan_mnist", batch, "zoo train_step, tf.function", {"worker": "step", **common}))
+        rows.append(("dcgan", "dcgan_mnist", batch, "hand-written tf.function", {"worker": "hand", **common}))
+    rows.append(("dcgan", "dcgan_mnist", 64, "zoo fit, oneDNN off",
+                 {"worker": "fit", "batch_size": 64, "steps": steps_override or 40, "warmup": warmup, "onednn": False}))
+    if not quick:
+        for name, preset in other_architectures():
+            rows.append((name, preset, 64, "zoo fit", {
+                "worker": "fit", "architecture": name, "preset": preset, "batch_size": 64,
+                "steps": steps_override or 40, "warmup": warmup,
+            }))
+    return rows
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--worker", choices=["matmul", "fit", "hand"])
+    parser.add_argument("--worker", choices=["matmul", "fit", "step", "hand"])
     parser.add_argument("--architecture", default="dcgan")
     parser.add_argument("--preset", default="dcgan_mnist")
     parser.add_argument("--batch_size", type=int, default=64)
     parser.add_argument("--jit", action="store_true")
-    parser.add_argument("--steps", type=int, default=None)
+    parser.add_argument("--steps", type=int, default=None, help="timed steps per measurement")
+    parser.add_argument("--warmup", type=int, default=5, help="untimed steps before the window")
+    parser.add_argument("--repeats", type=int, default=5, help="alternating measurements per row")
     parser.add_argument("--quick", action="store_true", help="DCGAN rows only")
     parser.add_argument("--output", default=RESULTS)
     args = parser.parse_args()
@@ -263,45 +343,52 @@ def main():
         run_worker(args)
         return
 
-    matmul = spawn(worker="matmul")["flops_per_second"]
-    rows = []
-    for batch in (64, 256):
-        steps = max(10, 2560 // batch)
-        rows.append(("dcgan", "dcgan_mnist", batch, "zoo fit", spawn(worker="fit", batch_size=batch, steps=steps)))
-        rows.append(("dcgan", "dcgan_mnist", batch, "zoo fit + XLA", spawn(worker="fit", batch_size=batch, steps=steps, jit=True)))
-        rows.append(("dcgan", "dcgan_mnist", batch, "hand-written tf.function", spawn(worker="hand", batch_size=batch, steps=steps)))
-    rows.append(("dcgan", "dcgan_mnist", 64, "zoo fit, oneDNN off", spawn(onednn=False, worker="fit", batch_size=64, steps=40)))
-    if not args.quick:
-        for name, preset in other_architectures():
-            rows.append((name, preset, 64, "zoo fit", spawn(worker="fit", architecture=name, preset=preset, batch_size=64, steps=40)))
+    rows = plan(args.quick, args.steps, args.warmup)
+    matmul, rates, flops = [], {i: [] for i in range(len(rows))}, {}
+    for repeat in range(args.repeats):
+        matmul.append(spawn(worker="matmul")["flops_per_second"])
+        for i, (name, preset, batch, mode, kwargs) in enumerate(rows):
+            kwargs = dict(kwargs)
+            onednn = kwargs.pop("onednn", True)
+            result = spawn(onednn=onednn, **kwargs)
+            rates[i].append(result["images_per_second"])
+            flops[i] = result.get("flops_per_example")
+            print(f"round {repeat + 1}/{args.repeats}: {name} {mode} batch {batch}: "
+                  f"{result['images_per_second']:.1f} img/s", flush=True)
+    matmul_median = statistics.median(matmul)
 
-    print(f"fp32 matmul throughput: {matmul / 1e9:.1f} GFLOP/s\n")
-    header = f"| {'architecture':<12} | {'preset':<18} | {'batch':>5} | {'mode':<26} | {'img/s':>7} | {'GFLOP/s':>7} | {'of matmul':>9} |"
+    print(f"\nfp32 matmul throughput: {matmul_median / 1e9:.1f} GFLOP/s (median of {len(matmul)})\n")
+    header = (f"| {'architecture':<12} | {'preset':<18} | {'batch':>5} | {'mode':<28} | "
+              f"{'img/s (median)':>14} | {'range':>13} | {'GFLOP/s':>7} | {'of matmul':>9} |")
     print(header)
-    print("|" + "|".join("-" * (len(c)) for c in header.split("|")[1:-1]) + "|")
+    print("|" + "|".join("-" * len(c) for c in header.split("|")[1:-1]) + "|")
     table = []
-    for name, preset, batch, mode, result in rows:
-        flops = result.get("flops_per_example")
-        achieved = result["images_per_second"] * flops if flops else None
-        table.append(
-            {
-                "architecture": name,
-                "preset": preset,
-                "batch_size": batch,
-                "mode": mode,
-                "images_per_second": round(result["images_per_second"], 1),
-                "flops_per_example": flops,
-                "gflops_per_second": round(achieved / 1e9, 1) if achieved else None,
-                "fraction_of_matmul": round(achieved / matmul, 3) if achieved else None,
-            }
-        )
+    for i, (name, preset, batch, mode, _) in enumerate(rows):
+        median = statistics.median(rates[i])
+        achieved = median * flops[i] if flops[i] else None
+        table.append({
+            "architecture": name, "preset": preset, "batch_size": batch, "mode": mode,
+            "images_per_second": round(median, 1),
+            "images_per_second_runs": [round(r, 1) for r in rates[i]],
+            "flops_per_example": flops[i],
+            "gflops_per_second": round(achieved / 1e9, 1) if achieved else None,
+            "fraction_of_matmul": round(achieved / matmul_median, 3) if achieved else None,
+        })
+        spread = f"{min(rates[i]):.0f}-{max(rates[i]):.0f}"
         gflops = f"{achieved / 1e9:7.1f}" if achieved else f"{'-':>7}"
-        fraction = f"{achieved / matmul:9.0%}" if achieved else f"{'-':>9}"
-        print(f"| {name:<12} | {preset:<18} | {batch:>5} | {mode:<26} | {result['images_per_second']:7.1f} | {gflops} | {fraction} |")
+        fraction = f"{achieved / matmul_median:9.0%}" if achieved else f"{'-':>9}"
+        print(f"| {name:<12} | {preset:<18} | {batch:>5} | {mode:<28} | {median:14.1f} | {spread:>13} | {gflops} | {fraction} |")
     os.makedirs(os.path.dirname(args.output), exist_ok=True)
     with open(args.output, "w") as f:
         json.dump(
-            {"matmul_flops_per_second": matmul, "cpu_count": os.cpu_count(), "rows": table},
+            {
+                "matmul_flops_per_second": matmul_median,
+                "cpu_count": os.cpu_count(),
+                "repeats": args.repeats,
+                "warmup_steps": args.warmup,
+                "command": "python " + " ".join(sys.argv),
+                "rows": table,
+            },
             f,
             indent=2,
         )
