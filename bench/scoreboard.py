@@ -72,7 +72,9 @@ def score(architecture, preset, args):
     ]
     train_seconds = run(train, os.path.join(out, "train.log"))
     with open(f"{out}/export/metadata.json") as f:
-        real_batches_per_step = json.load(f).get("real_batches_per_step", 1)
+        metadata = json.load(f)
+    real_batches_per_step = metadata.get("real_batches_per_step", 1)
+    generator_updates = metadata.get("generator_updates", metadata.get("step"))
     scores = {}
     for networks, samples in (("classifier", args.classifier_samples), ("inception", args.fid_samples)):
         if not samples:
@@ -91,6 +93,7 @@ def score(architecture, preset, args):
         "preset": preset,
         "paper": PAPERS.get(architecture, ""),
         "steps": args.steps,
+        "generator_updates": generator_updates,
         "batch_size": args.batch_size,
         "real_batches_per_step": real_batches_per_step,
         "train_seconds": round(train_seconds, 1),
@@ -124,8 +127,9 @@ def main():
     parser.add_argument("--data_dir", default=None, help="local MNIST (IDX files); default: TFDS")
     parser.add_argument("--presets", default=None, help="comma-separated presets (default: every *_mnist preset)")
     parser.add_argument("--steps", type=int, default=500,
-                        help="generator steps of training (models with fresh_real_batches read "
-                             "d_steps real batches per step)")
+                        help="train steps (models with fresh_real_batches read d_steps real "
+                             "batches per step; wgan_mnist's generator updates only when the "
+                             "authors' schedule says)")
     parser.add_argument("--batch_size", type=int, default=64)
     parser.add_argument("--fid_samples", type=int, default=2000)
     parser.add_argument("--classifier_samples", type=int, default=10000)

@@ -4,12 +4,19 @@
     python bench/train_step.py --quick         # DCGAN rows only
     python bench/train_step.py --repeats 7     # more repetitions per row
 
-Every measurement runs in its own Python process, because oneDNN can only be
-turned on or off before TensorFlow is imported. The machine is shared and
-noisy, so each row is measured ``--repeats`` times (default 5), the rows
-alternating within each round (row 1, row 2, ..., row 1, row 2, ...), and
-the table gives the median and the range; rows compared with each other
-are measured in the same rounds.
+The machine is shared and noisy (the same row varies by 10-15% from one
+process to the next), so:
+
+* the three DCGAN rows compared with each other (``zoo fit``, ``zoo
+  train_step, tf.function``, ``hand-written``) are measured in one process
+  per round, alternating windows (fit, step, hand, fit, step, hand, ...;
+  ``--windows`` each), so that their ratio is measured under the same
+  conditions; the row's value in a round is the median of its windows;
+* every other row runs in its own process (oneDNN can only be turned on or
+  off before TensorFlow is imported);
+* everything is repeated ``--repeats`` times (default 5), the rows
+  alternating within each round, and the table gives the median over rounds
+  and the range.
 
 Rows:
 
@@ -177,10 +184,10 @@ def _flops(model):
     return None
 
 
-def worker_fit(architecture, preset, batch_size, jit_compile, steps, warmup):
+def _fit_window(model, stream, steps, warmup):
+    """Seconds of ``steps`` steps of one ``fit`` call, after ``warmup`` steps."""
     import keras
 
-    model, config = _zoo_model(architecture, preset, jit_compile)
     stamps = {}
 
     class Clock(keras.callbacks.Callback):
@@ -190,11 +197,13 @@ def worker_fit(architecture, preset, batch_size, jit_compile, steps, warmup):
             elif batch == warmup + steps - 1:
                 stamps["end"] = time.perf_counter()
 
-    model.fit(
-        _stream(model, config, batch_size), steps_per_epoch=warmup + steps, epochs=1,
-        verbose=0, callbacks=[Clock()],
-    )
-    seconds = stamps["end"] - stamps["start"]
+    model.fit(stream, steps_per_epoch=warmup + steps, epochs=1, verbose=0, callbacks=[Clock()])
+    return stamps["end"] - stamps["start"]
+
+
+def worker_fit(architecture, preset, batch_size, jit_compile, steps, warmup):
+    model, config = _zoo_model(architecture, preset, jit_compile)
+    seconds = _fit_window(model, _stream(model, config, batch_size), steps, warmup)
     return {"images_per_second": batch_size * steps / seconds, "flops_per_example": _flops(model)}
 
 
@@ -209,18 +218,38 @@ def _timed_loop(step, iterator, steps, warmup):
     return time.perf_counter() - start
 
 
-def worker_zoo_step(batch_size, steps, warmup):
-    """The zoo's train_step in a plain tf.function loop (no Keras fit)."""
+def worker_compare(batch_size, steps, warmup, windows):
+    """``zoo fit``, the zoo's ``train_step`` in a plain ``tf.function`` loop,
+    and the hand-written loop, in one process, alternating windows; each
+    mode's rate is the median of its windows."""
+    import statistics
+
     import tensorflow as tf
 
-    model, config = _zoo_model("dcgan", "dcgan_mnist")
-    step = tf.function(model.train_step)
-    seconds = _timed_loop(step, iter(_stream(model, config, batch_size)), steps, warmup)
-    return {"images_per_second": batch_size * steps / seconds, "flops_per_example": _flops(model)}
+    fit_model, config = _zoo_model("dcgan", "dcgan_mnist")
+    fit_stream = _stream(fit_model, config, batch_size)
+    step_model, _ = _zoo_model("dcgan", "dcgan_mnist")
+    step = tf.function(step_model.train_step)
+    step_iterator = iter(_stream(step_model, config, batch_size))
+    hand_step, hand_iterator, flops = _hand_written(batch_size)
+    runs = {
+        "zoo fit": lambda: _fit_window(fit_model, fit_stream, steps, warmup),
+        "zoo train_step, tf.function": lambda: _timed_loop(step, step_iterator, steps, warmup),
+        "hand-written tf.function": lambda: _timed_loop(hand_step, hand_iterator, steps, warmup),
+    }
+    rates = {mode: [] for mode in runs}
+    for _ in range(windows):
+        for mode, run in runs.items():
+            rates[mode].append(batch_size * steps / run())
+    return {
+        mode: {"images_per_second": statistics.median(values), "windows": values, "flops_per_example": flops}
+        for mode, values in rates.items()
+    }
 
 
-def worker_hand_written(batch_size, steps, warmup):
-    """DCGAN trained by a plain tf.function loop: no zoo in the step."""
+def _hand_written(batch_size):
+    """DCGAN's step as a plain tf.function loop (no zoo in the step): the
+    step function, a data iterator, the step's FLOPs per example."""
     import keras
     import tensorflow as tf
 
@@ -253,11 +282,7 @@ def worker_hand_written(batch_size, steps, warmup):
         g_optimizer.apply_gradients(zip(grads, generator.trainable_variables))
         return d_loss, g_loss
 
-    seconds = _timed_loop(train_step, iter(_real_batches(batch_size, (28, 28, 1))), steps, warmup)
-    return {
-        "images_per_second": batch_size * steps / seconds,
-        "flops_per_example": step_flops_per_example(model),
-    }
+    return train_step, iter(_real_batches(batch_size, (28, 28, 1))), step_flops_per_example(model)
 
 
 def run_worker(args):
@@ -265,10 +290,8 @@ def run_worker(args):
         result = worker_matmul()
     elif args.worker == "fit":
         result = worker_fit(args.architecture, args.preset, args.batch_size, args.jit, args.steps, args.warmup)
-    elif args.worker == "step":
-        result = worker_zoo_step(args.batch_size, args.steps, args.warmup)
     else:
-        result = worker_hand_written(args.batch_size, args.steps, args.warmup)
+        result = worker_compare(args.batch_size, args.steps, args.warmup, args.windows)
     print("RESULT " + json.dumps(result))
 
 
@@ -304,16 +327,19 @@ def other_architectures():
     return rows
 
 
+COMPARED = ("zoo fit", "zoo train_step, tf.function", "hand-written tf.function")
+
+
 def plan(quick, steps_override, warmup):
     """The rows: ``(architecture, preset, batch, mode, spawn kwargs)``."""
     rows = []
     for batch in (64, 256):
         steps = steps_override or max(10, 2560 // batch)
         common = {"batch_size": batch, "steps": steps, "warmup": warmup}
-        rows.append(("dcgan", "dcgan_mnist", batch, "zoo fit", {"worker": "fit", **common}))
+        compare = {"worker": "compare", **common}
+        for mode in COMPARED:
+            rows.append(("dcgan", "dcgan_mnist", batch, mode, compare))
         rows.append(("dcgan", "dcgan_mnist", batch, "zoo fit + XLA", {"worker": "fit", "jit": True, **common}))
-        rows.append(("dcgan", "dcgan_mnist", batch, "zoo train_step, tf.function", {"worker": "step", **common}))
-        rows.append(("dcgan", "dcgan_mnist", batch, "hand-written tf.function", {"worker": "hand", **common}))
     rows.append(("dcgan", "dcgan_mnist", 64, "zoo fit, oneDNN off",
                  {"worker": "fit", "batch_size": 64, "steps": steps_override or 40, "warmup": warmup, "onednn": False}))
     if not quick:
@@ -327,14 +353,16 @@ def plan(quick, steps_override, warmup):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--worker", choices=["matmul", "fit", "step", "hand"])
+    parser.add_argument("--worker", choices=["matmul", "fit", "compare"])
     parser.add_argument("--architecture", default="dcgan")
     parser.add_argument("--preset", default="dcgan_mnist")
     parser.add_argument("--batch_size", type=int, default=64)
     parser.add_argument("--jit", action="store_true")
     parser.add_argument("--steps", type=int, default=None, help="timed steps per measurement")
     parser.add_argument("--warmup", type=int, default=5, help="untimed steps before the window")
-    parser.add_argument("--repeats", type=int, default=5, help="alternating measurements per row")
+    parser.add_argument("--repeats", type=int, default=5, help="rounds: alternating measurements per row")
+    parser.add_argument("--windows", type=int, default=3,
+                        help="alternating windows per mode in the one-process comparison")
     parser.add_argument("--quick", action="store_true", help="DCGAN rows only")
     parser.add_argument("--output", default=RESULTS)
     args = parser.parse_args()
@@ -347,10 +375,16 @@ def main():
     matmul, rates, flops = [], {i: [] for i in range(len(rows))}, {}
     for repeat in range(args.repeats):
         matmul.append(spawn(worker="matmul")["flops_per_second"])
+        compared = {}  # one process per batch size gives the three compared rows
         for i, (name, preset, batch, mode, kwargs) in enumerate(rows):
             kwargs = dict(kwargs)
             onednn = kwargs.pop("onednn", True)
-            result = spawn(onednn=onednn, **kwargs)
+            if kwargs["worker"] == "compare":
+                if batch not in compared:
+                    compared[batch] = spawn(onednn=onednn, windows=args.windows, **kwargs)
+                result = compared[batch].get(mode, {"images_per_second": float("nan")})
+            else:
+                result = spawn(onednn=onednn, **kwargs)
             rates[i].append(result["images_per_second"])
             flops[i] = result.get("flops_per_example")
             print(f"round {repeat + 1}/{args.repeats}: {name} {mode} batch {batch}: "
@@ -385,6 +419,7 @@ def main():
                 "matmul_flops_per_second": matmul_median,
                 "cpu_count": os.cpu_count(),
                 "repeats": args.repeats,
+                "windows": args.windows,
                 "warmup_steps": args.warmup,
                 "command": "python " + " ".join(sys.argv),
                 "rows": table,

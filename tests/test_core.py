@@ -23,7 +23,7 @@ from keras import ops
 
 from zoo.core import conditions, layers, losses, phases, terms
 from zoo.core.adversarial import GAN
-from zoo.core.errors import ConfigError
+from zoo.core.errors import CheckpointError, ConfigError
 from zoo.core.history import ImageHistory
 from zoo.core.networks import Network, freeze
 from zoo.training import fit_resumable
@@ -133,7 +133,7 @@ def test_image_conditioned_model_has_no_noise_and_an_image_condition():
     assert model.metric_names() == ["d_loss", "g_loss", "l1"]
     with pytest.raises(ConfigError, match="source images"):
         model.generate(2)
-    with pytest.raises(ConfigError, match=r"\[batch, 8, 8, 1\]"):
+    with pytest.raises(ConfigError, match=r"\[2, 8, 8, 1\] in \[-1, 1\], one per image"):
         model.generate(condition=np.zeros((2, 4, 4, 1), "float32"))
     with pytest.raises(ConfigError, match=r"\[-1, 1\]"):
         model.generate(condition=np.full((2,) + SHAPE, 3.0, "float32"))
@@ -600,7 +600,7 @@ def test_step_counts_train_steps_that_a_loss_scale_optimizer_skips():
     assert int(model.step.numpy()) == 2
 
 
-def test_compile_creates_no_unused_default_optimizer(tmp_path, caplog):
+def test_compile_creates_no_unused_default_optimizer(tmp_path):
     model = lazy_gan()
     assert model.optimizer is None
     assert set(model.optimizers) == {"d_optimizer", "g_optimizer"}
@@ -707,6 +707,30 @@ def test_text_condition_trains_generates_and_pairs_wrong_text():
         model.condition.mismatched(tf.constant(embeddings)), np.roll(embeddings, -1, axis=0)
     )
     assert model.condition.serving_spec().dtype == tf.string  # raw text, encoded by the model
-    with pytest.raises(ConfigError, match=r"\[batch, 6\]"):
+    # The base model has no text encoder: exporting it says what is missing.
+    with pytest.raises(ConfigError, match="override serving_condition"):
+        model.export_signatures()
+    with pytest.raises(ConfigError, match=r"\[3, 6\], one per image"):
+        model.generate_from_noise(np.zeros((3, 4), "float32"), embeddings)
+    with pytest.raises(ConfigError, match=r"\[4, 6\], one per image; got \(4, 5\)"):
         model.generate(condition=np.zeros((4, 5), "float32"))
     assert conditions.from_description(model.condition.describe()) == model.condition
+
+
+def test_a_checkpoint_whose_optimizer_state_does_not_fit_is_refused(tmp_path):
+    # Keras would only warn and keep fresh slots: a resume that is not exact.
+    model = lazy_gan(every=0)
+    model.train_on_batch(images(4, 0))
+    checkpointer = Checkpointer(str(tmp_path))
+    checkpointer.save(model)
+    other = LazyGAN(TinyNoiseGenerator(), TinyCritic(), every=0, seed=0)
+    other.compile(d_optimizer=keras.optimizers.Adam(1e-3), g_optimizer=keras.optimizers.Adam(1e-3))
+    with pytest.raises(CheckpointError, match="Cannot restore checkpoint .* exactly.*another --logdir"):
+        checkpointer.restore(other)
+
+
+def test_lazy_discriminator_terms_cannot_be_unrolled():
+    keras.utils.set_random_seed(0)
+    model = LazyGAN(TinyNoiseGenerator(), TinyCritic(), every=4, seed=0, unrolled_steps=2)
+    with pytest.raises(ConfigError, match="lazy discriminator terms .penalty."):
+        model.compile(d_optimizer=sgd(), g_optimizer=sgd())

@@ -148,3 +148,16 @@ def test_presets_build():
     assert model.discriminator.dropout == 0.3 and model.adversarial_loss == "non_saturating"
     assert VanillaGAN.from_preset("gan_mnist_minimax").adversarial_loss == "minimax"
     assert VanillaGAN.preset_config("gan_mnist")["training"]["batch_size"] == 64
+
+
+def test_unrolled_steps_move_the_dropout_streams_on():
+    # Each unrolled discriminator step, and the generator's pass through the
+    # unrolled discriminator, draws its own dropout masks: the layers'
+    # streams end where as many real passes would leave them.
+    model = small_gan(unrolled_steps=2)
+    dropouts = [l for l in model.discriminator.layers if isinstance(l, layers.Dropout)]
+    before = [int(d.seed_generator.state.numpy()[1]) for d in dropouts]
+    model.generator_step(tf.constant(real_batch()))
+    after = [int(d.seed_generator.state.numpy()[1]) for d in dropouts]
+    # 2 unrolled steps x (real + fake pass) + the generator's pass = 5 draws.
+    assert [a - b for a, b in zip(after, before)] == [5, 5]

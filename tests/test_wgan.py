@@ -279,3 +279,40 @@ def test_authors_schedule_on_two_replicas_matches_one_device():
         return model
 
     assert_replicas_match(make, real_batch(8, seed=5, group=5), calls_per_step=6, steps=2)
+
+
+def test_authors_schedule_resumes_mid_stretch(tmp_path):
+    from zoo.training.checkpoints import Checkpointer
+
+    model = small_wgan(critic_schedule="authors")
+    for step in range(7):
+        model.train_on_batch(real_batch(4, step, group=5))
+    checkpointer = Checkpointer(str(tmp_path))
+    checkpointer.save(model)
+    resumed = small_wgan(critic_schedule="authors")
+    assert checkpointer.restore(resumed) == 7
+    assert int(resumed.critic_updates_pending.numpy()) == 35
+    for m in (model, resumed):
+        for step in range(7, 21):
+            m.train_on_batch(real_batch(4, step, group=5))
+    assert int(resumed.generator_updates.numpy()) == int(model.generator_updates.numpy()) == 1
+    for a, b in zip(model.weights, resumed.weights):
+        np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-6, atol=1e-8, err_msg=a.path)
+
+
+def test_a_skipped_generator_update_leaves_every_statistic_as_the_critic_steps_left_it():
+    # The generator's loss runs both networks in training mode; where its
+    # update does not take effect, their batch-norm statistics must be what
+    # the five critic updates alone left (a twin runs just those).
+    scheduled = small_wgan(critic_schedule="authors")
+    twin = small_wgan(critic_schedule="authors")
+    batch = real_batch(4, 0, group=5)
+    scheduled.train_on_batch(batch)
+    for i in range(5):
+        twin.discriminator_step(tf.constant(batch[:, i]))
+    for network in ("generator", "discriminator"):
+        statistics = [w for w in getattr(scheduled, network).non_trainable_weights if "moving" in w.path]
+        expected = [w for w in getattr(twin, network).non_trainable_weights if "moving" in w.path]
+        assert statistics and len(statistics) == len(expected)
+        for a, b in zip(statistics, expected):
+            np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-6, atol=1e-7, err_msg=a.path)

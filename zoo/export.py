@@ -37,8 +37,8 @@ import shutil
 import keras
 import tensorflow as tf
 
-from zoo.core.adversarial import serving_outputs
 from zoo.core.errors import ConfigError
+from zoo.core.model import serving_outputs
 from zoo.core.networks import input_names
 from zoo.training.checkpoints import atomic_write_json
 

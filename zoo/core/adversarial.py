@@ -29,10 +29,11 @@ input names declare. Training batches are ``images`` or
 
 It trains with plain ``compile()``/``fit()`` under any ``tf.distribute``
 strategy: losses are reduced over the *global* batch (gradients are summed
-across replicas), the optimizers are built in ``compile``, every replica
-draws different noise, and draws over the batch (augmentations, dropout
-masks, interpolation weights, mismatched conditions) are made for the
-global batch and sliced, so N replicas compute what one device computes.
+across replicas), the optimizers are built in ``compile``, and every
+replica draws its own noise (and WGAN-GP's interpolation weights); the
+other draws over the batch (augmentations, dropout masks, mismatched
+conditions, image-history draws) are made for the global batch and sliced,
+so that with the same noise N replicas compute what one device computes.
 
 Stabilising techniques any architecture gets from constructor arguments
 (all off by default):
@@ -49,7 +50,6 @@ Spectral normalisation and minibatch discrimination are layers
 """
 
 import keras
-import numpy as np
 import tensorflow as tf
 from keras import ops
 
@@ -58,7 +58,7 @@ from zoo.core import conditions
 from zoo.core import losses as losses_lib
 from zoo.core import replicas, terms, unrolled
 from zoo.core.errors import ConfigError
-from zoo.core.model import ZooModel
+from zoo.core.model import ZooModel, serving_outputs
 from zoo.core.networks import input_names, network_inputs
 
 
@@ -69,16 +69,6 @@ def noise_for_seed(num, latent_dim, seed):
     gives the same noise in any process, on any device.
     """
     return tf.random.stateless_normal((num, latent_dim), seed=[int(seed), 0])
-
-
-def serving_outputs(images):
-    """``{"images": float32 in [-1, 1], "images_uint8": uint8 in [0, 255]}``:
-    what every image-producing signature of an export returns."""
-    images = tf.cast(images, tf.float32)
-    images_uint8 = tf.cast(
-        tf.clip_by_value(tf.round((images + 1.0) * 127.5), 0.0, 255.0), tf.uint8
-    )
-    return {"images": images, "images_uint8": images_uint8}
 
 
 def _float32(outputs):
@@ -245,6 +235,14 @@ class GAN(ZooModel):
         super().compile(d_optimizer=d_optimizer, g_optimizer=g_optimizer, **kwargs)
         if self.unrolled_steps:
             unrolled.FunctionalUpdate.check(self.d_optimizer)  # fail now, not mid-fit
+            lazy = [t.name for t in self.discriminator_terms() if t.every > 1]
+            if lazy:
+                # A lazy term runs in a tf.cond, whose state changes cannot
+                # leave the stateless scope an unrolled step runs in.
+                raise ConfigError(
+                    f"unrolled_steps cannot be combined with lazy discriminator terms "
+                    f"({', '.join(lazy)}); apply them every step or do not unroll."
+                )
 
     # --- Hooks an architecture overrides ------------------------------------
 
@@ -310,10 +308,19 @@ class GAN(ZooModel):
         """Runs after each generator update: updates the EMA copies (only
         where ``when`` is true, for a conditional update).
 
-        An architecture overriding it calls ``super().after_generator_step()``.
+        An architecture overriding it calls ``super().after_generator_step(when)``.
         """
         if self.ema_decay is not None:
             self.update_ema(when)
+
+    def generator_update_condition(self):
+        """Whether this train step's generator update takes effect: None
+        (always) or a boolean scalar tensor, computed after the
+        discriminator's updates (WGAN's authors' schedule). The update is
+        computed either way; where the condition is false the generator, its
+        optimizer, its EMA and both networks' statistics are left as they
+        were, and its reported values are not counted."""
+        return None
 
     def constrain_discriminator_values(self, values):
         """What ``after_discriminator_step`` does to the discriminator's
@@ -379,24 +386,33 @@ class GAN(ZooModel):
         """
         variables = self.discriminator.trainable_variables
         values = [tf.convert_to_tensor(v) for v in variables]
-        seeds = unrolled.seed_states(self)
-        seed_values = [tf.convert_to_tensor(s) for s in seeds]
         updates = unrolled.FunctionalUpdate(self.d_optimizer, variables)
         for _ in range(self.unrolled_steps):
             with tf.GradientTape() as tape:
                 tape.watch(values)
-                with unrolled.values_of(variables + seeds, values + seed_values) as scope:
-                    loss, _ = self._discriminator_objective(real, fake, condition)
-                seed_values = [
-                    _current(scope, state, value) for state, value in zip(seeds, seed_values)
-                ]
+                loss, _ = self.with_discriminator_values(
+                    values, lambda: self._discriminator_objective(real, fake, condition)
+                )
             gradients = tape.gradient(loss, values)
             gradients = [ops.zeros_like(v) if g is None else g for g, v in zip(gradients, values)]
             values = updates.step(values, replicas.sum_over_replicas(gradients))
             values = self.constrain_discriminator_values(values)
-        for state, value in zip(seeds, seed_values):
-            state.assign(value)
         return values
+
+    def with_discriminator_values(self, values, fn):
+        """``fn()`` with the discriminator's trainable weights reading as
+        ``values``; every assignment it makes is thrown away (batch-norm
+        statistics, spectral-norm vectors) except those of the random
+        streams, which move on as they would for real."""
+        variables = self.discriminator.trainable_variables
+        seeds = self.seed_states()
+        seed_values = [tf.convert_to_tensor(s) for s in seeds]
+        with unrolled.values_of(variables + seeds, list(values) + seed_values) as scope:
+            result = fn()
+        for state, value in zip(seeds, seed_values):
+            current = scope.get_current_value(state)
+            state.assign(value if current is None else current)
+        return result
 
     # --- The train step -----------------------------------------------------
 
@@ -474,10 +490,9 @@ class GAN(ZooModel):
                     with tape.stop_recording():
                         values = self.unrolled_discriminator(real, fake, condition)
                 fake_in = self.augment_images(fake)
-                # Only reads of the discriminator's trainable variables are
-                # redirected; whatever it would assign is discarded.
-                with unrolled.values_of(self.discriminator.trainable_variables, values):
-                    fake_outputs = self.discriminate(fake_in, condition, training=True)
+                fake_outputs = self.with_discriminator_values(
+                    values, lambda: self.discriminate(fake_in, condition, training=True)
+                )
             else:
                 fake_in = self.augment_images(fake)
                 fake_outputs = self.discriminate(fake_in, condition, training=True)
@@ -493,9 +508,13 @@ class GAN(ZooModel):
             loss = self.reduce_loss(total) + self.regularization_loss(self.generator)
             return loss, {"g_loss": ops.mean(per_example), **reports}
 
+        # A conditional update leaves everything it moved as it was where it
+        # does not take effect, the discriminator's statistics included.
+        restore = () if when is None else (
+            self.generator.non_trainable_weights + self.discriminator.non_trainable_weights
+        )
         reports = self.apply_update(
-            "g_optimizer", objective, with_tape=True, when=when,
-            restore=self.generator.non_trainable_weights if when is not None else (),
+            "g_optimizer", objective, with_tape=True, when=when, restore=restore
         )
         self.after_generator_step(when)
         return reports
@@ -580,7 +599,16 @@ class GAN(ZooModel):
             results.update(self.discriminator_step(real_batch, batch_condition))
         # The generator's update uses the last batch (and its condition):
         # the batch the discriminator saw most recently.
-        results.update(self.generator_step(real_batches[-1], condition_batches[-1]))
+        when = self.generator_update_condition()
+        reports = self.generator_step(real_batches[-1], condition_batches[-1], when=when)
+        if when is not None:
+            # Counted only on the steps the generator trained.
+            fired = ops.cast(when, "float32")
+            reports = {
+                name: (value[0], value[1] * fired) if isinstance(value, tuple) else (value, fired)
+                for name, value in reports.items()
+            }
+        results.update(reports)
         return results
 
     # --- Inference ----------------------------------------------------------
@@ -617,7 +645,7 @@ class GAN(ZooModel):
             tf.stack([num_images, self.latent_dim]), seed=seed
         )
 
-    def generate(self, num_images=None, seed=None, condition=None, labels=None, batch_size=256):
+    def generate(self, num_images=None, seed=None, *, condition=None, labels=None, batch_size=256):
         """Samples, float32 ``[num_images, H, W, C]`` in [-1, 1].
 
         With an int ``seed`` the noise is ``latent_for_seed(num_images,
@@ -632,12 +660,12 @@ class GAN(ZooModel):
                 raise ConfigError("Pass labels= or condition=, not both.")
             condition = labels
         kind = self._condition.kind
-        if kind == "class" and condition is None:
-            condition = self._condition.grid_values(num_images)
         if condition is not None and num_images is None and kind != "none":
             num_images = len(condition)
         if num_images is None:
             raise ConfigError("generate needs num_images (or a condition per image).")
+        if kind == "class" and condition is None:
+            condition = self._condition.grid_values(int(num_images))
         num_images = int(num_images)
         if seed is None:
             noise = self.sample_latent(num_images)
@@ -645,9 +673,9 @@ class GAN(ZooModel):
             noise = self.latent_for_seed(num_images, [int(seed), 0])
         else:
             noise = None
-        return self.generate_from_noise(noise, condition, batch_size, num_images=num_images)
+        return self.generate_from_noise(noise, condition, batch_size=batch_size, num_images=num_images)
 
-    def generate_from_noise(self, noise, condition=None, batch_size=256, labels=None, num_images=None):
+    def generate_from_noise(self, noise, condition=None, *, batch_size=256, labels=None, num_images=None):
         """Generator output for given noise (and condition), in batches,
         inference mode. Conditions are checked (a label outside the class
         range is an error, not a silent all-zero one-hot)."""
@@ -656,6 +684,10 @@ class GAN(ZooModel):
         if noise is not None:
             noise = ops.convert_to_tensor(noise, "float32")
             num_images = int(noise.shape[0])
+        elif num_images is None and condition is not None:
+            num_images = len(condition)
+        if num_images is None:
+            raise ConfigError("generate_from_noise needs noise, a condition per image or num_images.")
         if self.conditional:
             condition = self._condition.check(condition, num=num_images)
         elif condition is not None:
@@ -675,8 +707,9 @@ class GAN(ZooModel):
     # --- Export ---------------------------------------------------------------
 
     def serving_condition(self, condition):
-        """The network's condition input for the served one (identity; a
-        text model encodes raw strings here)."""
+        """The network's condition input for the served one: identity, but
+        a text-conditioned model overrides it to encode the raw strings its
+        SavedModel takes (with its frozen text encoder)."""
         return condition
 
     def export_signatures(self):
@@ -684,6 +717,12 @@ class GAN(ZooModel):
         images; ``sample`` (models with noise): ``num_images``, ``seed`` (and
         the condition) -> images drawn from the model's prior, equal to
         ``generate(num_images, seed=seed)``."""
+        if self._condition.kind == "text" and type(self).serving_condition is GAN.serving_condition:
+            raise ConfigError(
+                f"{type(self).__name__} is text-conditioned: its SavedModel takes raw "
+                "strings, so it must encode them (override serving_condition with its "
+                "text encoder) to be exported."
+            )
         network = self.export_network
         condition_spec = self._condition.serving_spec()
         noise_spec = tf.TensorSpec([None, self.latent_dim], tf.float32, name="noise")
@@ -758,11 +797,6 @@ class GAN(ZooModel):
             if key in config:
                 config[key] = keras.saving.deserialize_keras_object(config[key])
         return cls(**config)
-
-
-def _current(scope, variable, default):
-    value = scope.get_current_value(variable)
-    return default if value is None else value
 
 
 def _averaged_copy(network):

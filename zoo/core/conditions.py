@@ -28,6 +28,7 @@ from keras import ops
 
 from zoo.core import replicas
 from zoo.core.errors import ConfigError
+from zoo.core.networks import input_names
 
 
 class Condition:
@@ -166,10 +167,11 @@ class ImageCondition(_ExampleCondition):
         shape_ok = array.ndim == 4 and all(
             e is None or e == a for e, a in zip(expected, array.shape[1:])
         )
-        if not shape_ok:
+        if not shape_ok or (num is not None and array.shape[0] != num):
+            batch = num if num is not None else "batch"
             raise ConfigError(
-                f"source images must be [batch, {', '.join(str(d) for d in expected)}] "
-                f"in [-1, 1]; got shape {array.shape}."
+                f"source images must be [{batch}, {', '.join(str(d) for d in expected)}] "
+                f"in [-1, 1], one per image; got shape {array.shape}."
             )
         if array.size and (array.min() < -1.0 - 1e-6 or array.max() > 1.0 + 1e-6):
             raise ConfigError(
@@ -204,9 +206,13 @@ class TextCondition(_ExampleCondition):
         if tf.is_tensor(values) and not tf.executing_eagerly():
             return ops.cast(values, "float32")
         array = np.asarray(values, dtype=np.float32)
-        if array.ndim != 2 or array.shape[1] != self.embedding_dim:
+        if array.ndim != 2 or array.shape[1] != self.embedding_dim or (
+            num is not None and array.shape[0] != num
+        ):
+            batch = num if num is not None else "batch"
             raise ConfigError(
-                f"text embeddings must be [batch, {self.embedding_dim}]; got {array.shape}."
+                f"text embeddings must be [{batch}, {self.embedding_dim}], one per image; "
+                f"got {array.shape}."
             )
         return ops.convert_to_tensor(array)
 
@@ -227,7 +233,7 @@ def from_description(description):
 def of_network(network):
     """The condition a network's named inputs imply: ``labels`` (with the
     network's ``num_classes``), ``source`` (image) or ``text_embedding``."""
-    names = [tensor.name.split(":")[0] for tensor in network.inputs]
+    names = input_names(network)
     if "labels" in names:
         return ClassCondition(network.num_classes)
     if "source" in names:

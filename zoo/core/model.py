@@ -13,7 +13,8 @@ It holds what every architecture needs whatever its objective:
 * **optimizers by role** (``optimizer_variables``: ``{"d_optimizer":
   [...], "g_optimizer": [...]}`` for a GAN), each built in ``compile``
   inside the strategy's scope; a model with no roles compiles like any
-  Keras model (``compile(optimizer, loss=...)``: PixelRNN);
+  Keras model (``compile(optimizer, loss=...)``, as a likelihood model
+  such as PixelRNN will);
 * **reporting** (``report``): running means of named values, as ``fit``
   logs them;
 * **training phases** (``enter_phase``; see ``zoo.core.phases``);
@@ -34,6 +35,17 @@ from keras import ops
 
 from zoo.core import conditions, replicas
 from zoo.core.errors import ConfigError
+from zoo.core.networks import input_names
+
+
+def serving_outputs(images):
+    """``{"images": float32 in [-1, 1], "images_uint8": uint8 in [0, 255]}``:
+    what every image-producing signature of an export returns."""
+    images = tf.cast(images, tf.float32)
+    images_uint8 = tf.cast(
+        tf.clip_by_value(tf.round((images + 1.0) * 127.5), 0.0, 255.0), tf.uint8
+    )
+    return {"images": images, "images_uint8": images_uint8}
 
 
 class ZooModel(keras.Model):
@@ -140,6 +152,13 @@ class ZooModel(keras.Model):
             seed = tf.random.experimental.stateless_fold_in(seed, replicas.replica_id())
         return seed
 
+    def seed_states(self):
+        """The state variables of every seed generator of the model, its own
+        and its layers' (Dropout's): ``variables`` that are not weights. Keras
+        weight files leave them out; the zoo's checkpoints save them."""
+        weight_ids = {id(weight) for weight in self.weights}
+        return [variable for variable in self.variables if id(variable) not in weight_ids]
+
     @property
     def step(self):
         """Train steps done so far: the global step (an int64 variable)."""
@@ -242,10 +261,8 @@ class ZooModel(keras.Model):
         optimizer = getattr(self, role)
         variables = self.optimizer_variables()[role]
         if when is not None:
+            # A loss-scale optimizer's variables include its inner optimizer's.
             state = list(variables) + list(optimizer.variables) + list(restore)
-            inner = getattr(optimizer, "inner_optimizer", None)
-            if inner is not None:
-                state += [v for v in inner.variables if all(v is not s for s in state)]
             saved = [tf.identity(ops.convert_to_tensor(v)) for v in state]
         with tf.GradientTape() as tape:
             loss, reports = loss_fn(tape) if with_tape else loss_fn()
@@ -402,7 +419,7 @@ class ZooModel(keras.Model):
             "architecture": self.architecture,
             "condition": self.condition.describe(),
             "image_shape": [None if d is None else int(d) for d in network.outputs[0].shape[1:]],
-            "inputs": [tensor.name.split(":")[0] for tensor in network.inputs],
+            "inputs": input_names(network),
             "step": int(self.step.numpy()),
         }
 

@@ -21,7 +21,7 @@ _SKIPPED_KINDS = (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWOR
 
 def square_image_shape(image_shape, owner):
     """``image_shape`` as a tuple of 3 ints ``(H, W, C)`` with ``H == W``;
-    a ValueError naming ``owner`` (e.g. "DCGAN") and the shape otherwise."""
+    a ``ConfigError`` naming ``owner`` (e.g. "DCGAN") and the shape otherwise."""
     image_shape = tuple(int(d) for d in image_shape)
     if len(image_shape) != 3 or image_shape[0] != image_shape[1]:
         raise ConfigError(

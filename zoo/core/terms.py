@@ -33,8 +33,10 @@ from zoo.core.errors import ConfigError
 class StepTensors:
     """What a term may read, for one player's update.
 
-    ``real``: the real (target) images, as the discriminator sees them
-    (augmented when augmenting); ``fake``: the generated images (same);
+    ``real``: the real (target) images; ``fake``: the generated images
+    (for discriminator terms both as the discriminator sees them, augmented
+    when augmenting; for generator terms as they are, so that L1 or content
+    terms compare the generator's own output with the target);
     ``condition``: the step's condition or None; ``noise``: the generator's
     noise or None; ``real_outputs`` / ``fake_outputs``: the discriminator's
     outputs on them (None where the update did not compute them);

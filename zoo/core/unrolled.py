@@ -45,7 +45,7 @@ class FunctionalUpdate:
     @classmethod
     def check(cls, optimizer):
         """The plain optimizer inside ``optimizer`` (unwrapping loss scaling);
-        raises ``ValueError`` if its update cannot be unrolled."""
+        raises ``ConfigError`` if its update cannot be unrolled."""
         optimizer = getattr(optimizer, "inner_optimizer", optimizer)
         supported = isinstance(optimizer, keras.optimizers.SGD) or (
             type(optimizer) is keras.optimizers.Adam and not optimizer.amsgrad
@@ -109,9 +109,3 @@ class FunctionalUpdate:
         root = ops.sqrt(ops.maximum(second, 1e-30))
         return value - alpha * first / (root + optimizer.epsilon)
 
-
-def seed_states(model):
-    """The state variables of every seed generator of ``model``, its own and
-    its layers' (Dropout's): ``model.variables`` that are not weights."""
-    weight_ids = {id(weight) for weight in model.weights}
-    return [variable for variable in model.variables if id(variable) not in weight_ids]

@@ -6,10 +6,12 @@ Every weight layer of the discriminator is spectrally normalised
 singular value, which bounds the discriminator's Lipschitz constant without a
 gradient penalty. The singular value is estimated by power iteration with a
 persistent vector (the paper's Algorithm 1), one iteration per training-mode
-call: a discriminator step calls the network on real and on fake images, the
-generator step once more, so the vector advances up to three times per train
-step where Algorithm 1 advances it once per update (it only gets closer to
-the top singular vector).
+call: each discriminator update calls the network on real and on fake
+images and the generator update once more, so with ``n_dis = 5`` the vector
+advances 11 times per train step where Algorithm 1 advances it once per
+update (it only gets closer to the top singular vector). The vector starts
+as a unit vector, so an inference call before any training never
+overestimates the singular value.
 
 The networks are the paper's "standard CNN" (its appendix, Table 3):
 

@@ -51,6 +51,11 @@ PRESETS = {
         "image_shape": (28, 28, 1),
         "model": {"critic_schedule": "authors"},
     },
+    "wgan_mnist_algorithm1": {
+        "description": "As wgan_mnist with the paper's Algorithm 1 as printed: 5 critic "
+        "updates per generator update throughout.",
+        "image_shape": (28, 28, 1),
+    },
 }
 
 # The authors' code: 100 critic updates per generator update for the first
@@ -138,23 +143,21 @@ class WGAN(GAN):
         heavy = ops.logical_or(done < WARMUP_GENERATOR_UPDATES, done % HEAVY_EVERY == 0)
         return ops.where(heavy, HEAVY_CRITIC_UPDATES, self.d_steps)
 
-    def training_updates(self, data):
+    def generator_update_condition(self):
+        """With the authors' schedule: whether the critic updates since the
+        last generator update, this step's included, reach the count the
+        schedule asks for (None, always, without it)."""
         if not self.critic_schedule:
-            return super().training_updates(data)
-        real, condition = self.unpack_batch(data)
-        real_batches, conditions = self.split_real_batches(ops.cast(real, self.compute_dtype), condition)
-        results = {}
-        for real_batch, batch_condition in zip(real_batches, conditions):
-            results.update(self.discriminator_step(real_batch, batch_condition))
+            return None
         pending = self.critic_updates_pending + self.d_steps
-        update = pending >= ops.cast(self.critic_updates_needed(), "int64")
-        generator_results = self.generator_step(real_batches[-1], conditions[-1], when=update)
-        self.critic_updates_pending.assign(ops.where(update, ops.zeros_like(pending), pending))
-        self.generator_updates.assign_add(ops.cast(update, "int64"))
-        # The generator's loss is reported on the steps it trained.
-        fired = ops.cast(update, "float32")
-        results.update({name: (value, fired) for name, value in generator_results.items()})
-        return results
+        return pending >= ops.cast(self.critic_updates_needed(), "int64")
+
+    def after_generator_step(self, when=None):
+        super().after_generator_step(when)
+        if self.critic_schedule:
+            pending = self.critic_updates_pending + self.d_steps
+            self.critic_updates_pending.assign(ops.where(when, ops.zeros_like(pending), pending))
+            self.generator_updates.assign_add(ops.cast(when, "int64"))
 
     def after_discriminator_step(self):
         """Clip every trainable critic weight to ``[-c, c]`` (Algorithm 1, line 8).
@@ -170,6 +173,12 @@ class WGAN(GAN):
         """Every value clipped to ``[-c, c]``: also applied to each unrolled
         critic step (``unrolled_steps``)."""
         return [ops.clip(value, -self.clip_value, self.clip_value) for value in values]
+
+    def export_metadata(self):
+        metadata = super().export_metadata()
+        if self.critic_schedule:
+            metadata["generator_updates"] = int(self.generator_updates.numpy())
+        return metadata
 
     def get_config(self):
         return {

@@ -59,7 +59,7 @@ class WGANGP(GAN):
         **kwargs: the remaining ``zoo.core.adversarial.GAN`` arguments.
 
     Raises:
-        ValueError: if the critic has batch normalization.
+        ConfigError: if the critic has batch normalization.
     """
 
     network_classes = {"generator": DCGANGenerator, "discriminator": DCGANDiscriminator}

@@ -19,12 +19,12 @@ import os
 import re
 import shutil
 import tempfile
+import warnings
 
 import keras
 import numpy as np
 
 from zoo.core.errors import CheckpointError, TrainingDiverged
-from zoo.core.unrolled import seed_states
 from zoo.training import distribute
 
 
@@ -100,12 +100,26 @@ class Checkpointer(keras.callbacks.Callback):
             "--logdir (or delete that folder) to start afresh."
         )
         try:
-            model.load_weights(path)
+            # Keras only warns when an optimizer's saved state does not fit
+            # (another optimizer class, loss scaling on or off) and leaves it
+            # fresh: a resume that would not be exact, so it is an error here.
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                model.load_weights(path)
         except Exception as error:  # Keras raises several types for a mismatch
             raise CheckpointError(
                 f"Cannot restore checkpoint {path} (step {entry['step']}): {error}. {advice}"
             ) from error
-        states = seed_states(model)
+        skipped = [str(w.message) for w in caught if "Skipping variable loading" in str(w.message)]
+        if skipped:
+            raise CheckpointError(
+                f"Cannot restore checkpoint {path} (step {entry['step']}) exactly: "
+                f"{skipped[0].splitlines()[0]} {advice}"
+            )
+        for warning in caught:
+            if "Skipping variable loading" not in str(warning.message):
+                warnings.warn_explicit(warning.message, warning.category, warning.filename, warning.lineno)
+        states = model.seed_states()
         saved = entry.get("seed_states", [])
         if len(saved) != len(states):
             raise CheckpointError(
@@ -148,7 +162,7 @@ class Checkpointer(keras.callbacks.Callback):
                 {
                     "step": step,
                     "weights": name,
-                    "seed_states": [np.asarray(s.numpy()).tolist() for s in seed_states(model)],
+                    "seed_states": [np.asarray(s.numpy()).tolist() for s in model.seed_states()],
                 },
             )
             self._prune(name)

@@ -15,7 +15,7 @@ stream (its batch size and resolution); epochs are numbered across phases.
 
 import math
 
-from zoo.core.phases import Phase, boundaries
+from zoo.core.phases import Phase, boundaries, locate
 from zoo.training import callbacks as callbacks_lib
 from zoo.training.checkpoints import Checkpointer
 
@@ -48,7 +48,8 @@ def fit_resumable(
             state.
         epochs: total epochs of the run (not the epochs left).
         steps_per_epoch: steps in one epoch: an int, or with phases a
-            function ``Phase -> int`` (an epoch of the phase's batch size).
+            function ``Phase -> int`` (an epoch of the phase's batch size),
+            or None with phases: each phase is one epoch.
         phases: resolved ``Phase`` objects (``zoo.core.phases.from_config``).
         checkpoint_every: steps between checkpoints (and one each epoch end).
         callbacks: further Keras callbacks (loggers, metrics, ...).
@@ -57,18 +58,26 @@ def fit_resumable(
         The global step reached.
     """
     phased = phases is not None
+    if phased and epochs is not None:
+        raise TypeError("fit_resumable takes epochs or phases, not both: phases say how long they are.")
     if not phased:
         if epochs is None or steps_per_epoch is None:
             raise TypeError("fit_resumable needs epochs and steps_per_epoch, or phases.")
-        phases = [Phase(steps=epochs * steps_per_epoch, name="training", batch_size=0)]
-        per_epoch = {0: steps_per_epoch}
-    else:
-        per_epoch = {
-            i: steps_per_epoch(phase) if callable(steps_per_epoch) else steps_per_epoch
-            for i, phase in enumerate(phases)
-        }
+        phases = [Phase(steps=epochs * steps_per_epoch, name="training")]
+    # A phase's epochs: steps_per_epoch (an int, or Phase -> int), or the
+    # whole phase as one epoch.
+    per_epoch = {
+        i: (steps_per_epoch(phase) if callable(steps_per_epoch) else steps_per_epoch) or phase.steps
+        for i, phase in enumerate(phases)
+    }
     starts = boundaries(phases)
     checkpointer = Checkpointer(checkpoint_dir, every=checkpoint_every)
+    # The model enters the phase of the checkpoint before restoring it: a
+    # model whose state depends on its phase then loads a matching one.
+    latest = checkpointer.latest()
+    index, begin = locate(phases, latest["step"] if latest else 0)
+    if index < len(phases):
+        model.enter_phase(phases[index] if phased else None, begin)
     start_step = checkpointer.restore(model)
     total_steps = starts[-1]
     if start_step >= total_steps:
@@ -102,7 +111,8 @@ def fit_resumable(
             continue
         if phased:
             print(f"Phase {index + 1}/{len(phases)} ({phase.name}): steps {begin}-{end}.")
-        model.enter_phase(phase if phased else None, begin)
+        if model.phase is not (phase if phased else None) or model.phase_start_step != begin:
+            model.enter_phase(phase if phased else None, begin)
         length = per_epoch[index]
         step = max(start_step, begin)
         while step < end:

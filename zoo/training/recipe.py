@@ -15,10 +15,12 @@ problem and the fix, and a non-zero exit code: 2 for what was asked, 1 for
 what happened in training. Nothing already saved is lost.
 """
 
+import dataclasses
 import os
 import shlex
 import sys
 import time
+import zlib
 
 from absl import app, flags
 
@@ -28,7 +30,7 @@ import keras
 from zoo import data, export
 from zoo.core import phases as phases_lib
 from zoo.core import registry, replicas
-from zoo.core.errors import CheckpointError, ConfigError, TrainingDiverged, ZooError
+from zoo.core.errors import ConfigError, TrainingDiverged, ZooError
 from zoo.training import distribute
 from zoo.training.callbacks import TensorBoardLogger
 from zoo.training.loop import fit_resumable
@@ -105,6 +107,15 @@ flags.DEFINE_integer("unrolled_steps", None, "Unrolled discriminator steps in th
 flags.DEFINE_integer("verbose", 1, "0: silent, 1: progress bar, 2: one line per epoch.")
 
 
+def phase_seed(index):
+    """The data-order seed of phase ``index``: ``--seed`` for the first
+    phase, a hash of (seed, index) for the others, so that no two phases,
+    and no phase of another --seed, share an order."""
+    if index == 0:
+        return FLAGS.seed
+    return zlib.crc32(f"{FLAGS.seed}:{index}".encode()) & 0x7FFFFFFF
+
+
 def _slug(dataset):
     name = os.path.basename(os.path.normpath(str(dataset)))
     return os.path.splitext(name)[0].replace("-", "_")
@@ -144,8 +155,10 @@ def check_flags():
         raise ConfigError(f"--ema_decay must be in [0, 1) (e.g. 0.999), got {FLAGS.ema_decay}.")
     if FLAGS.unrolled_steps is not None and FLAGS.unrolled_steps < 0:
         raise ConfigError(f"--unrolled_steps must be >= 0, got {FLAGS.unrolled_steps}.")
-    if FLAGS.cpu_replicas < 0 or (FLAGS.cpu_replicas and FLAGS.strategy != "mirrored"):
-        raise ConfigError("--cpu_replicas needs --strategy=mirrored and a count >= 2.")
+    if FLAGS.cpu_replicas and (FLAGS.cpu_replicas < 2 or FLAGS.strategy != "mirrored"):
+        raise ConfigError(
+            f"--cpu_replicas needs --strategy=mirrored and a count >= 2, got {FLAGS.cpu_replicas}."
+        )
 
 
 def build_model(model_class, preset, settings):
@@ -253,7 +266,7 @@ def run(architecture, preset):
 
         def make_stream(index, start_step):
             phase = phases[index]
-            return stream(phase.batch_size, start_step, phase.resolution, seed=FLAGS.seed + index)
+            return stream(phase.batch_size, start_step, phase.resolution, seed=phase_seed(index))
 
         steps_per_epoch = None
     else:
@@ -302,6 +315,7 @@ def run(architecture, preset):
                 "real_batches_per_step": group,
                 "epochs": None if phases else epochs,
                 "steps_per_epoch": steps_per_epoch,
+                "phases": [dataclasses.asdict(p) for p in phases] if phases else None,
                 "command": command,
                 "seconds_this_run": round(seconds, 1),
             },
@@ -311,9 +325,10 @@ def run(architecture, preset):
 
 
 def _fail(error):
-    """Print a ``ZooError`` as one line and exit: 1 if training went wrong,
-    2 if what was asked cannot work."""
-    code = 1 if isinstance(error, (TrainingDiverged, CheckpointError)) else 2
+    """Print a ``ZooError`` as one line and exit: 1 if training diverged,
+    2 if what was asked cannot work (bad flags or data, a checkpoint of
+    another model)."""
+    code = 1 if isinstance(error, TrainingDiverged) else 2
     message = " ".join(str(error).split())
     print(f"error: {message}", file=sys.stderr)
     sys.exit(code)
