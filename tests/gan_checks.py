@@ -269,3 +269,57 @@ def assert_served_without_zoo(model, tmp_path, inputs):
         assert not os.path.exists(args["out_sample"])
     with open(os.path.join(export_dir, "metadata.json")) as f:
         return export_dir, json.load(f)
+
+
+class _Killed(Exception):
+    pass
+
+
+class _KillAt(keras.callbacks.Callback):
+    def __init__(self, step):
+        super().__init__()
+        self.step = step
+
+    def on_train_batch_end(self, batch, logs=None):
+        if int(self.model.step.numpy()) == self.step:
+            raise _Killed
+
+
+def assert_resumes_exactly(make_model, make_stream, tmp_path, epochs=2, steps_per_epoch=3, kill_at=4):
+    """A run stopped at step ``kill_at`` (its last checkpoint two steps
+    before) and resumed ends where an uninterrupted run ends: every weight,
+    optimizer variable and random stream.
+
+    Args:
+        make_model: ``() -> compiled model`` (seeded: the same every call).
+        make_stream: ``start_step -> tf.data.Dataset`` from that step on.
+    """
+    from zoo.training import fit_resumable
+
+    def run(directory, callbacks=()):
+        model = make_model()
+        fit_resumable(
+            model, make_stream, epochs=epochs, steps_per_epoch=steps_per_epoch,
+            checkpoint_dir=str(directory), checkpoint_every=2, callbacks=list(callbacks), verbose=0,
+        )
+        return model
+
+    straight = run(tmp_path / "straight")
+    try:
+        run(tmp_path / "killed", [_KillAt(kill_at)])
+    except _Killed:
+        pass
+    else:
+        raise AssertionError(f"the run ended before step {kill_at}")
+    resumed = run(tmp_path / "killed")
+    total = epochs * steps_per_epoch
+    assert int(straight.step.numpy()) == int(resumed.step.numpy()) == total
+    assert len(straight.weights) == len(resumed.weights) > 0
+    for a, b in zip(straight.weights, resumed.weights):
+        np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-5, atol=1e-6, err_msg=a.path)
+    for role, optimizer in straight.optimizers.items():
+        for a, b in zip(optimizer.variables, resumed.optimizers[role].variables):
+            np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-5, atol=1e-7, err_msg=f"{role} {a.path}")
+    for a, b in zip(straight.seed_states(), resumed.seed_states()):
+        np.testing.assert_array_equal(a.numpy(), b.numpy())
+    return straight, resumed

@@ -318,3 +318,41 @@ class Dropout(keras.layers.Layer):
 
     def get_config(self):
         return {**super().get_config(), "rate": self.rate, "seed": self.seed}
+
+
+@keras.saving.register_keras_serializable(package="zoo")
+class ReflectionPadding2D(keras.layers.Layer):
+    """Pads height and width by ``padding`` pixels, reflecting the image
+    at its border (no edge pixel repeated), as CycleGAN's ResNet generator
+    does before its 7x7 and 3x3 convolutions (Zhu et al. 2017, appendix
+    7.2), which avoids the dark frames zero padding leaves.
+
+    Args:
+        padding: pixels added on each side.
+    """
+
+    def __init__(self, padding=1, **kwargs):
+        super().__init__(**kwargs)
+        self.padding = int(padding)
+
+    def call(self, inputs):
+        p = self.padding
+        return tf.pad(inputs, [[0, 0], [p, p], [p, p], [0, 0]], mode="REFLECT")
+
+    def compute_output_shape(self, input_shape):
+        batch, height, width, channels = input_shape
+        grow = lambda d: None if d is None else d + 2 * self.padding  # noqa: E731
+        return (batch, grow(height), grow(width), channels)
+
+    def get_config(self):
+        return {**super().get_config(), "padding": self.padding}
+
+
+def instance_norm(name=None, affine=True):
+    """Instance normalisation (Ulyanov et al. 2016): each example's channels
+    normalised over height and width, as ``GroupNormalization`` with one
+    group per channel; ``affine=False`` drops the learned scale and shift
+    (CycleGAN's)."""
+    return keras.layers.GroupNormalization(
+        groups=-1, epsilon=1e-5, center=affine, scale=affine, name=name
+    )

@@ -295,7 +295,7 @@ class ZooModel(keras.Model):
         values = [ops.cast(x, "float32") for network in networks for x in network.losses]
         if not values:
             return 0.0
-        return ops.add_n(values) / float(replicas.num_replicas())
+        return ops.sum(ops.stack(values)) / float(replicas.num_replicas())
 
     def metric_names(self):
         """Names of the values ``train_step`` reports (one tracker each)."""

@@ -32,22 +32,31 @@ def cache_file(stem: str, split: str, image_size, identity: tuple) -> Path:
 
 def read_cache(path: Path) -> tuple[np.ndarray, np.ndarray | None] | None:
     """(images, labels) from a cache file, or None if absent or unreadable."""
+    arrays = read_cache_arrays(path)
+    if arrays is None or "images" not in arrays:
+        return None
+    return arrays["images"], arrays.get("labels")
+
+
+def read_cache_arrays(path: Path) -> dict | None:
+    """Every array of a cache file by name, or None if absent or unreadable."""
     if not path.is_file():
         return None
     try:
         with np.load(path, allow_pickle=False) as archive:
-            images = archive["images"]
-            labels = archive["labels"] if "labels" in archive.files else None
+            return {name: archive[name] for name in archive.files}
     except (OSError, ValueError, KeyError, zipfile.BadZipFile) as error:
         log.warning("ignoring unreadable data cache %s: %s", path, error)
         return None
-    return images, labels
 
 
-def write_cache(path: Path, images: np.ndarray, labels: np.ndarray | None) -> None:
+def write_cache(path: Path, images: np.ndarray, labels: np.ndarray | None, **extra: np.ndarray) -> None:
     """Write atomically (temp file + rename), so readers never see half a file.
-    A failure only costs the next load a decode, so it is logged, not raised."""
-    arrays = {"images": images} if labels is None else {"images": images, "labels": labels}
+    A failure only costs the next load a decode, so it is logged, not raised.
+    ``extra`` arrays (e.g. file names) are stored beside the images."""
+    arrays = {"images": images, **extra}
+    if labels is not None:
+        arrays["labels"] = labels
     temporary = None
     try:
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -53,6 +53,10 @@ class ZipReader:
     def __exit__(self, *exc_info):
         self._archive.close()
 
+    def names(self) -> list[str]:
+        """Every member's name."""
+        return self._archive.namelist()
+
     def read(self, member: str) -> bytes:
         with self._lock:
             return self._archive.read(member)

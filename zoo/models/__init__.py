@@ -4,4 +4,17 @@ Importing this package registers every architecture (``zoo.get``) and its
 networks (``keras.models.load_model``).
 """
 
-from zoo.models import aae, cgan, dcgan, ebgan, gan, lsgan, sngan, wgan, wgan_gp  # noqa: F401
+from zoo.models import (  # noqa: F401
+    aae,
+    cgan,
+    cyclegan,
+    dcgan,
+    discogan,
+    ebgan,
+    gan,
+    lsgan,
+    pix2pix,
+    sngan,
+    wgan,
+    wgan_gp,
+)

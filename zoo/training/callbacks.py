@@ -58,6 +58,9 @@ class TensorBoardLogger(keras.callbacks.Callback):
         condition: for conditional models, the conditions of the grid's
             images (class labels, source images, ...); ``labels`` is the
             same for class labels.
+        grid: ``model -> images`` to show instead of fixed-noise samples:
+            ``[N, H, W, C]``, or ``[N, k, H, W, C]`` shown as N rows of k
+            (a translation model's input | output | target).
     """
 
     def __init__(
@@ -69,6 +72,7 @@ class TensorBoardLogger(keras.callbacks.Callback):
         sample_seed=0,
         condition=None,
         labels=None,
+        grid=None,
     ):
         super().__init__()
         self.log_dir = log_dir
@@ -77,6 +81,7 @@ class TensorBoardLogger(keras.callbacks.Callback):
         self.num_samples = num_samples
         self.sample_seed = sample_seed
         self.condition = labels if condition is None else condition
+        self.grid = grid
         self._writer = None
         self._last_grid_step = -1
 
@@ -112,10 +117,17 @@ class TensorBoardLogger(keras.callbacks.Callback):
         if step == self._last_grid_step:
             return
         self._last_grid_step = step
-        images = self.model.generate(
-            self.num_samples, seed=self.sample_seed, condition=self.condition
-        )
-        grid = image_grid(to_uint8(images))
+        if self.grid is not None:
+            images = np.asarray(self.grid(self.model))
+        else:
+            images = self.model.generate(
+                self.num_samples, seed=self.sample_seed, condition=self.condition
+            )
+        columns = None
+        if np.ndim(images) == 5:  # rows of k images
+            columns = images.shape[1]
+            images = images.reshape((-1,) + images.shape[2:])
+        grid = image_grid(to_uint8(images), columns=columns)
         with self.writer.as_default(step=step):
             tf.summary.image("samples", grid[None], step=step)
         if distribute.is_chief():

@@ -27,12 +27,13 @@ from absl import app, flags
 import zoo  # noqa: F401  (turns oneDNN on before TensorFlow loads)
 import keras
 
-from zoo import data, export
+from zoo import export
 from zoo.core import phases as phases_lib
 from zoo.core import registry, replicas
 from zoo.core.errors import ConfigError, TrainingDiverged, ZooError
 from zoo.training import distribute
 from zoo.training.callbacks import TensorBoardLogger
+from zoo.training.datasets import load_training_data
 from zoo.training.loop import fit_resumable
 
 FLAGS = flags.FLAGS
@@ -121,13 +122,6 @@ def _slug(dataset):
     return os.path.splitext(name)[0].replace("-", "_")
 
 
-def _optimizer(config, learning_rate):
-    config = {"class_name": config["class_name"], "config": dict(config["config"])}
-    if learning_rate is not None:
-        config["config"]["learning_rate"] = learning_rate
-    return keras.optimizers.get(config)
-
-
 def _set_precision(enabled):
     import tensorflow as tf
 
@@ -161,26 +155,45 @@ def check_flags():
         )
 
 
-def build_model(model_class, preset, settings):
-    """The preset's model with the technique flags, compiled with the
-    preset's optimizers (``--d_learning_rate`` and ``--g_learning_rate`` replacing
-    their rates)."""
+def _fill_learning_rate(config, total_steps, learning_rate):
+    """An optimizer config with ``--*_learning_rate`` applied and a
+    schedule's ``total_steps`` (left None by a preset) set to the run's."""
+    config = {"class_name": config["class_name"], "config": dict(config["config"])}
+    rate = config["config"].get("learning_rate")
+    if isinstance(rate, dict):
+        schedule = {**rate, "config": dict(rate["config"])}
+        if schedule["config"].get("total_steps", 0) is None:
+            schedule["config"]["total_steps"] = total_steps
+        if learning_rate is not None:
+            schedule["config"]["initial_learning_rate"] = learning_rate
+        config["config"]["learning_rate"] = schedule
+    elif learning_rate is not None:
+        config["config"]["learning_rate"] = learning_rate
+    return keras.optimizers.get(config)
+
+
+def build_model(model_class, preset):
+    """The preset's model with the technique flags (not compiled)."""
     techniques = {
         name: getattr(FLAGS, name)
         for name in ("ema_decay", "augment", "unrolled_steps")
         if getattr(FLAGS, name) is not None
     }
-    model = model_class.from_preset(preset, seed=FLAGS.seed, **techniques)
-    # Every "<role>_optimizer" of the preset goes to compile(): two for a
-    # GAN, three for an adversarial autoencoder.
+    return model_class.from_preset(preset, seed=FLAGS.seed, **techniques)
+
+
+def compile_model(model, settings, total_steps):
+    """Compile with the preset's optimizers: every ``"<role>_optimizer"``
+    (two for a GAN, three for an adversarial autoencoder), their rates
+    replaced by ``--d_learning_rate`` / ``--g_learning_rate``, schedules
+    sized to the run's ``total_steps``."""
     learning_rates = {"d_optimizer": FLAGS.d_learning_rate, "g_optimizer": FLAGS.g_learning_rate}
     optimizers = {
-        key: _optimizer(value, learning_rates.get(key))
+        key: _fill_learning_rate(value, total_steps, learning_rates.get(key))
         for key, value in settings.items()
         if key.endswith("_optimizer")
     }
     model.compile(jit_compile=FLAGS.jit_compile, **optimizers)
-    return model
 
 
 def run(architecture, preset):
@@ -206,23 +219,11 @@ def run(architecture, preset):
 
     keras.utils.set_random_seed(FLAGS.seed)
     with strategy.scope():
-        model = build_model(model_class, preset, settings)
-
-    images, labels = data.load_arrays(
-        dataset, FLAGS.split, FLAGS.data_dir, image_size=image_shape[0] if resize else None
+        model = build_model(model_class, preset)
+    training_data = load_training_data(
+        model, dataset, FLAGS.split, FLAGS.data_dir, image_shape, resize,
+        degradation=settings.get("degradation"),
     )
-    data.check_image_shape(images, image_shape, str(dataset))
-    with_labels = model.condition.kind == "class"
-    if with_labels and labels is None:
-        raise data.DatasetError(
-            f"{model_class.__name__} is class-conditional but {dataset} has no labels: "
-            "use a dataset with labels (class subfolders for image folders)."
-        )
-    if with_labels and labels.max() >= model.num_classes:
-        raise data.DatasetError(
-            f"{dataset} has labels up to {labels.max()}, but preset {preset} has "
-            f"{model.num_classes} classes."
-        )
 
     # A model with fresh_real_batches eats d_steps real batches per step.
     group = getattr(model, "real_batches_per_step", 1)
@@ -230,33 +231,15 @@ def run(architecture, preset):
     phases = phases_lib.from_config(phase_entries, batch_size) if phase_entries else None
 
     def steps_in_epoch(batch):
-        if FLAGS.steps_per_epoch:
-            return FLAGS.steps_per_epoch
-        return data.steps_per_epoch(len(images), batch * group)
-
-    resized = {}
-
-    def images_at(resolution):
-        if resolution is None or resolution == images.shape[1]:
-            return images
-        if resolution not in resized:
-            from zoo.data.images import resize_array
-
-            resized[resolution] = resize_array(images, resolution)
-        return resized[resolution]
-
-    def stream(batch, start_step, resolution=None, seed=FLAGS.seed):
-        return data.make_dataset(
-            images_at(resolution), labels, batch, seed=seed, start_step=start_step,
-            with_labels=with_labels, group=group,
-        )
+        return FLAGS.steps_per_epoch or training_data.steps_per_epoch(batch)
 
     if phases:
         for phase in phases:
             replicas.check_global_batch(phase.batch_size, strategy.num_replicas_in_sync,
                                         what=f"batch size of phase {phase.name!r}")
+        total_steps = sum(p.steps for p in phases)
         schedule = (
-            f"{len(phases)} phases, {sum(p.steps for p in phases)} steps "
+            f"{len(phases)} phases, {total_steps} steps "
             f"({', '.join(f'{p.name}: {p.steps}' for p in phases)})"
         )
         training_args = {
@@ -266,22 +249,25 @@ def run(architecture, preset):
 
         def make_stream(index, start_step):
             phase = phases[index]
-            return stream(phase.batch_size, start_step, phase.resolution, seed=phase_seed(index))
+            return training_data.stream(phase.batch_size, start_step, phase.resolution, phase_seed(index))
 
         steps_per_epoch = None
     else:
         steps_per_epoch = steps_in_epoch(batch_size)
+        total_steps = epochs * steps_per_epoch
         schedule = f"{epochs} epochs x {steps_per_epoch} steps"
         training_args = {"epochs": epochs, "steps_per_epoch": steps_per_epoch}
 
         def make_stream(start_step):
-            return stream(batch_size, start_step)
+            return training_data.stream(batch_size, start_step, None, FLAGS.seed)
+
+    with strategy.scope():
+        compile_model(model, settings, total_steps)
 
     real_per_step = f" ({group} real batches per step)" if group > 1 else ""
     print(
-        f"{architecture} ({preset}) on {dataset} {FLAGS.split}: {len(images)} images "
-        f"{tuple(images.shape[1:])}, batch {batch_size}{real_per_step} over "
-        f"{strategy.num_replicas_in_sync} replica(s), {schedule}"
+        f"{architecture} ({preset}) on {training_data.description}, batch {batch_size}"
+        f"{real_per_step} over {strategy.num_replicas_in_sync} replica(s), {schedule}"
         f"{', ' + policy if policy else ''}. Logs: {log_dir}"
     )
 
@@ -289,7 +275,8 @@ def run(architecture, preset):
         log_dir,
         scalar_every=FLAGS.log_every,
         sample_every=FLAGS.sample_every or None,
-        condition=model.condition.grid_values(64) if with_labels else None,
+        condition=training_data.grid_condition,
+        grid=training_data.grid,
     )
     started = time.time()
     step = fit_resumable(
