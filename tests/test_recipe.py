@@ -16,6 +16,7 @@ import tensorflow as tf
 from absl import flags
 
 from zoo import data, training
+from zoo.core.schedules import optimizer_from_config
 from zoo.training import recipe
 from zoo.training.checkpoints import Checkpointer
 from zoo.models.dcgan import DCGAN, DCGANDiscriminator, DCGANGenerator
@@ -426,3 +427,16 @@ def test_non_chief_workers_keep_no_files(tmp_path, monkeypatch):
     logger.on_train_end()
     assert list(scratch.iterdir()) == []
     assert not (tmp_path / "checkpoints").exists() and not (tmp_path / "logs").exists()
+
+
+def test_every_presets_optimizers_build():
+    # What the recipe compiles, for every preset of every architecture: a
+    # schedule the preset names must be registered and get its length.
+    for name in zoo.names():
+        model_class = zoo.get(name)
+        for preset in model_class.presets:
+            settings = model_class.preset_config(preset)["training"]
+            for role, config in settings.items():
+                if role.endswith("_optimizer"):
+                    optimizer = optimizer_from_config(config, 1000)
+                    assert float(optimizer.learning_rate) > 0, (preset, role)

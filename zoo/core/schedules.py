@@ -46,3 +46,21 @@ class LinearDecay(keras.optimizers.schedules.LearningRateSchedule):
             "total_steps": self.total_steps,
             "decay_start_fraction": self.decay_start_fraction,
         }
+
+
+def optimizer_from_config(config, total_steps=None, learning_rate=None):
+    """A fresh optimizer from a preset's config (``{"class_name", "config"}``),
+    with ``learning_rate`` replacing its rate (a schedule's initial rate) and
+    a schedule's ``total_steps``, which presets leave None, set to the run's."""
+    config = {"class_name": config["class_name"], "config": dict(config["config"])}
+    rate = config["config"].get("learning_rate")
+    if isinstance(rate, dict):
+        schedule = {**rate, "config": dict(rate["config"])}
+        if "total_steps" in schedule["config"] and schedule["config"]["total_steps"] is None:
+            schedule["config"]["total_steps"] = total_steps
+        if learning_rate is not None:
+            schedule["config"]["initial_learning_rate"] = learning_rate
+        config["config"]["learning_rate"] = schedule
+    elif learning_rate is not None:
+        config["config"]["learning_rate"] = learning_rate
+    return keras.optimizers.get(config)

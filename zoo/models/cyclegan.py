@@ -48,6 +48,7 @@ import tensorflow as tf
 from keras import ops
 
 from zoo.core import layers, losses
+from zoo.core import schedules  # noqa: F401  (registers LinearDecay, which the presets name)
 from zoo.core.errors import ConfigError
 from zoo.core.history import ImageHistory
 from zoo.core.networks import Network, square_image_shape

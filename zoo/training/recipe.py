@@ -30,6 +30,7 @@ import keras
 from zoo import export
 from zoo.core import phases as phases_lib
 from zoo.core import registry, replicas
+from zoo.core.schedules import optimizer_from_config
 from zoo.core.errors import ConfigError, TrainingDiverged, ZooError
 from zoo.training import distribute
 from zoo.training.callbacks import TensorBoardLogger
@@ -155,23 +156,6 @@ def check_flags():
         )
 
 
-def _fill_learning_rate(config, total_steps, learning_rate):
-    """An optimizer config with ``--*_learning_rate`` applied and a
-    schedule's ``total_steps`` (left None by a preset) set to the run's."""
-    config = {"class_name": config["class_name"], "config": dict(config["config"])}
-    rate = config["config"].get("learning_rate")
-    if isinstance(rate, dict):
-        schedule = {**rate, "config": dict(rate["config"])}
-        if schedule["config"].get("total_steps", 0) is None:
-            schedule["config"]["total_steps"] = total_steps
-        if learning_rate is not None:
-            schedule["config"]["initial_learning_rate"] = learning_rate
-        config["config"]["learning_rate"] = schedule
-    elif learning_rate is not None:
-        config["config"]["learning_rate"] = learning_rate
-    return keras.optimizers.get(config)
-
-
 def build_model(model_class, preset):
     """The preset's model with the technique flags (not compiled)."""
     techniques = {
@@ -189,7 +173,7 @@ def compile_model(model, settings, total_steps):
     sized to the run's ``total_steps``."""
     learning_rates = {"d_optimizer": FLAGS.d_learning_rate, "g_optimizer": FLAGS.g_learning_rate}
     optimizers = {
-        key: _fill_learning_rate(value, total_steps, learning_rates.get(key))
+        key: optimizer_from_config(value, total_steps, learning_rates.get(key))
         for key, value in settings.items()
         if key.endswith("_optimizer")
     }
@@ -321,10 +305,20 @@ def _fail(error):
     sys.exit(code)
 
 
+def _quiet_unless_asked():
+    """TensorFlow's INFO messages (every file an export writes) drown the
+    progress bar; show warnings and errors only, unless --verbosity asks."""
+    from absl import logging
+
+    if not FLAGS["verbosity"].present:
+        logging.set_verbosity(logging.WARNING)
+
+
 def main(architecture, default_preset):
     """Entry point of ``recipes/<architecture>.py``."""
 
     def _main(argv):
+        _quiet_unless_asked()
         if len(argv) > 1:
             _fail(ConfigError(f"Unexpected arguments: {' '.join(argv[1:])} (flags start with --)."))
         try:
@@ -340,6 +334,7 @@ def main_any():
     recipe of any architecture (``--preset`` alone also names it)."""
 
     def _main(argv):
+        _quiet_unless_asked()
         try:
             if len(argv) > 2:
                 raise ConfigError(f"Unexpected arguments: {' '.join(argv[2:])} (flags start with --).")
