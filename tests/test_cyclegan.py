@@ -121,6 +121,8 @@ def test_both_directions_are_served_without_zoo(tmp_path):
     b, a = domains(3, 7)
     export_dir, metadata = assert_served_without_zoo(model, tmp_path, {"images": a})
     assert metadata["directions"] == ["a_to_b", "b_to_a"]
+    second = keras.models.load_model(f"{export_dir}/generator_ba.keras")
+    np.testing.assert_allclose(second(b), model.translate(b, "b_to_a"), atol=1e-5)
     loaded = tf.saved_model.load(f"{export_dir}/saved_model")
     assert {"a_to_b", "b_to_a", "a_to_b_uint8", "b_to_a_uint8"} <= set(loaded.signatures)
     served = loaded.signatures["b_to_a"](images=tf.constant(b))["images"].numpy()

@@ -99,3 +99,21 @@ def test_shipped_dcgan_mnist_loads_and_matches_its_saved_model():
     z = noise(3, 100)
     np.testing.assert_allclose(serve(noise=tf.constant(z))["images"], generator(z), atol=1e-5)
     assert export.load_metadata(export_dir)["step"] == 1874
+
+
+def test_pretrained_models_load_by_name_with_clear_errors(tmp_path, monkeypatch):
+    import zoo
+    from zoo.core.errors import MissingFileError
+
+    shipped = zoo.pretrained()
+    assert shipped["dcgan_mnist"]["architecture"] == "dcgan" and shipped["dcgan_mnist"]["step"] == 1874
+    assert type(zoo.load("dcgan_mnist")) is DCGANGenerator
+    with pytest.raises(MissingFileError, match="no pretrained model 'dcgan_moon'.*dcgan_mnist"):
+        zoo.load("dcgan_moon")
+    # A corrupt file is named, with what to do.
+    broken = tmp_path / "broken_model"
+    shutil.copytree(os.path.join(os.path.dirname(__file__), "..", "savedmodels", "dcgan_mnist"), broken)
+    (broken / "generator.keras").write_bytes(b"version https://git-lfs.github.com/spec/v1\n")
+    monkeypatch.setenv("ZOO_MODELS_DIR", str(tmp_path))
+    with pytest.raises(MissingFileError, match="broken_model/generator.keras could not be read"):
+        zoo.load("broken_model")

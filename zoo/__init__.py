@@ -29,3 +29,4 @@ from zoo import models  # noqa: E402,F401
 from zoo.core.adversarial import GAN  # noqa: E402,F401
 from zoo.core.model import ZooModel  # noqa: E402,F401
 from zoo.core.registry import get, names, presets  # noqa: E402,F401
+from zoo.pretrained import load, pretrained  # noqa: E402,F401

@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shlex
 import sys
 import time
 from pathlib import Path
@@ -207,7 +208,9 @@ def _parse_args(argv):
 
 
 def main(argv=None) -> dict:
+    argv = sys.argv[1:] if argv is None else list(argv)
     args = _parse_args(argv)
+    args.command = "python -m zoo.evaluate " + " ".join(shlex.quote(a) for a in argv)
     try:
         return _run(args)
     except ZooError as error:
@@ -223,6 +226,7 @@ def _run(args) -> dict:
             args.degradation, args.networks.split(",") if args.networks else None,
             args.batch_size, args.num_images,
         )
+        result["command"] = args.command
         _report(result, args.output)
         return result
     result = evaluate(
@@ -232,6 +236,7 @@ def _run(args) -> dict:
         seed=args.seed, batch_size=args.batch_size, inception_logits=args.inception_logits,
         kid_subset_size=args.kid_subset_size, num_classes=args.num_classes,
     )
+    result["command"] = args.command
     _report(result, args.output)
     return result
 

@@ -4,7 +4,8 @@
 
 * ``generator.keras``: the model's ``export_network`` (the generator, or its
   moving average); ``keras.models.load_model`` returns its class (after
-  ``import zoo``), with identical outputs.
+  ``import zoo``), with identical outputs. A two-way image-to-image model
+  also writes ``generator_ba.keras`` (B -> A).
 * ``saved_model/``: a TensorFlow SavedModel that needs neither Keras nor the
   zoo to load, with the model's ``export_signatures``. For a noise-to-image
   GAN:
@@ -123,6 +124,9 @@ def save_generator(model, export_dir, metadata=None):
     shutil.rmtree(temp_dir, ignore_errors=True)
     os.makedirs(temp_dir)
     network.save(os.path.join(temp_dir, "generator.keras"))
+    if hasattr(model, "export_generator_ba"):
+        # A two-way model's second direction, B -> A.
+        model.export_generator_ba.save(os.path.join(temp_dir, "generator_ba.keras"))
     export_saved_model(model, os.path.join(temp_dir, "saved_model"))
     if hasattr(model, "export_metadata"):
         info = model.export_metadata()

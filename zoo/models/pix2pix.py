@@ -50,6 +50,7 @@ generator of the paper's ablation (its Table 1) as a baseline.
 import math
 
 import keras
+from keras import ops
 
 from zoo.core import layers, losses, terms
 from zoo.core.errors import ConfigError
@@ -281,7 +282,7 @@ class Pix2Pix(PairedTranslation):
         discriminator: ``(images, source)`` -> patch logits (``PatchDiscriminator``).
         l1_weight: ``lambda`` (100 in the paper).
         adversarial_weight: weight of the generator's GAN loss (1; 0 gives
-            the paper's L1-only ablation).
+            the paper's L1-only ablation, which skips the discriminator).
         discriminator_scale: the discriminator's objective is multiplied by
             it (0.5: "we divide the objective by 2 while optimizing D").
         **kwargs: the remaining ``zoo.core.adversarial.GAN`` arguments.
@@ -311,6 +312,21 @@ class Pix2Pix(PairedTranslation):
         self.l1_weight = float(l1_weight)
         self.adversarial_weight = float(adversarial_weight)
         self.discriminator_scale = float(discriminator_scale)
+
+    def metric_names(self):
+        if not self.adversarial_weight:
+            return ["l1"]
+        return super().metric_names()
+
+    def training_updates(self, data):
+        """The GAN's step; with ``adversarial_weight=0`` (the L1-only
+        ablation) only the generator's update, as nothing reads the
+        discriminator."""
+        if self.adversarial_weight:
+            return super().training_updates(data)
+        real, condition = self.unpack_batch(data)
+        reports = self.generator_step(ops.cast(real, self.compute_dtype), condition)
+        return {"l1": reports["l1"]}
 
     def discriminator_loss(self, real_outputs, fake_outputs):
         """``0.5 (-log D(x, y) - log(1 - D(x, G(x))))``, per example (patch mean)."""

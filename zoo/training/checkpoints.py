@@ -19,6 +19,7 @@ import os
 import re
 import shutil
 import tempfile
+import time
 import warnings
 
 import keras
@@ -70,6 +71,10 @@ class Checkpointer(keras.callbacks.Callback):
         self.every = every
         self.keep = keep
         self._last_saved = None
+        # Training time of the runs before this one (restored), and when
+        # this one started: checkpoints record the total.
+        self._seconds_before = 0.0
+        self._started = time.time()
 
     @property
     def index_path(self):
@@ -132,7 +137,13 @@ class Checkpointer(keras.callbacks.Callback):
         if step != entry["step"]:
             raise CheckpointError(f"Checkpoint {path} holds step {step}, index says {entry['step']}.")
         self._last_saved = step
+        self._seconds_before = float(entry.get("seconds", 0.0))
+        self._started = time.time()
         return step
+
+    def seconds_trained(self):
+        """Wall time of training so far, the resumed runs' included."""
+        return self._seconds_before + time.time() - self._started
 
     def save(self, model):
         step = int(model.step.numpy())
@@ -163,6 +174,7 @@ class Checkpointer(keras.callbacks.Callback):
                     "step": step,
                     "weights": name,
                     "seed_states": [np.asarray(s.numpy()).tolist() for s in model.seed_states()],
+                    "seconds": round(self.seconds_trained(), 1),
                 },
             )
             self._prune(name)

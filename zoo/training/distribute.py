@@ -74,3 +74,23 @@ def split_cpu(num_devices):
         cpu, [tf.config.LogicalDeviceConfiguration()] * num_devices
     )
     return [f"/cpu:{i}" for i in range(num_devices)]
+
+
+def describe_hardware():
+    """What this process trains on, in words: the CPU model and core count,
+    and the GPUs TensorFlow sees (recorded in exports' metadata.json)."""
+    import platform
+
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo") as f:
+            names = [line.split(":", 1)[1].strip() for line in f if line.startswith("model name")]
+        cpu = names[0] if names else cpu
+    except OSError:
+        pass
+    text = f"{cpu}, {os.cpu_count()} cores"
+    gpus = tf.config.list_physical_devices("GPU")
+    if gpus:
+        details = [tf.config.experimental.get_device_details(g).get("device_name", g.name) for g in gpus]
+        text += ", " + ", ".join(details)
+    return text

@@ -34,6 +34,7 @@ from zoo.core.schedules import optimizer_from_config
 from zoo.core.errors import ConfigError, TrainingDiverged, ZooError
 from zoo.training import distribute
 from zoo.training.callbacks import TensorBoardLogger
+from zoo.training.checkpoints import Checkpointer
 from zoo.training.datasets import load_training_data
 from zoo.training.loop import fit_resumable
 
@@ -273,6 +274,7 @@ def run(architecture, preset):
         **training_args,
     )
     seconds = time.time() - started
+    latest = Checkpointer(os.path.join(log_dir, "checkpoints")).latest() or {}
     if distribute.is_chief():
         command = "python " + " ".join(shlex.quote(a) for a in sys.argv)
         export.save_generator(
@@ -289,6 +291,8 @@ def run(architecture, preset):
                 "phases": [dataclasses.asdict(p) for p in phases] if phases else None,
                 "command": command,
                 "seconds_this_run": round(seconds, 1),
+                "seconds_total": latest.get("seconds"),
+                "hardware": distribute.describe_hardware(),
             },
         )
         print(f"Trained to step {step}; generator saved to {export_dir}")

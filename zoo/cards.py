@@ -1,0 +1,178 @@
+"""Model cards written from what a run recorded, not by hand.
+
+    python -m zoo.cards savedmodels/pix2pix_emoji --scores eval.json \\
+        --baseline "L1 only=savedmodels/pix2pix_emoji_l1/eval.json" --grid samples.png
+
+reads the export's ``metadata.json`` (architecture, preset, the training
+command, steps, batch, wall time, hardware) and the ``zoo.evaluate`` JSON
+files given (each holding the command that produced it), and writes
+``README.md`` in the export folder: what the model is (the preset's
+description and the paper), its files and signatures, how it was trained
+(the exact command), its scores beside the baselines, and the sample grid.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+PAPERS = {
+    "gan": "Goodfellow et al. 2014, *Generative Adversarial Nets*",
+    "cgan": "Mirza & Osindero 2014, *Conditional Generative Adversarial Nets*",
+    "dcgan": "Radford et al. 2015, *Unsupervised Representation Learning with DCGANs*",
+    "aae": "Makhzani et al. 2015, *Adversarial Autoencoders*",
+    "ebgan": "Zhao et al. 2016, *Energy-based Generative Adversarial Network*",
+    "lsgan": "Mao et al. 2017, *Least Squares Generative Adversarial Networks*",
+    "wgan": "Arjovsky et al. 2017, *Wasserstein GAN*",
+    "wgan_gp": "Gulrajani et al. 2017, *Improved Training of Wasserstein GANs*",
+    "sngan": "Miyato et al. 2018, *Spectral Normalization for GANs*",
+    "pix2pix": "Isola et al. 2017, *Image-to-Image Translation with Conditional Adversarial Networks*",
+    "cyclegan": "Zhu et al. 2017, *Unpaired Image-to-Image Translation using Cycle-Consistent Adversarial Networks*",
+    "discogan": "Kim et al. 2017, *Learning to Discover Cross-Domain Relations with GANs*",
+}
+
+# Score keys as shown, in order, with how to format them.
+SCORES = [
+    ("psnr", "PSNR (dB, higher is better)", "{:.2f}"),
+    ("ssim", "SSIM (higher is better)", "{:.4f}"),
+    ("fid", "FID (lower is better)", "{:.2f}"),
+    ("kid_mean", "KID x 1000 (lower is better)", "{:.2f}"),
+    ("cycle_l1", "cycle L1 (lower is better)", "{:.4f}"),
+    ("classifier_fid", "classifier FID", "{:.2f}"),
+    ("classifier_score_mean", "classifier score", "{:.2f}"),
+    ("precision", "precision", "{:.3f}"),
+    ("recall", "recall", "{:.3f}"),
+]
+
+
+def _value(scores, key, fmt):
+    if key not in scores or scores[key] is None:
+        return "-"
+    value = scores[key] * (1000 if key == "kid_mean" else 1)
+    return fmt.format(value)
+
+
+def _signatures(metadata):
+    kind = (metadata.get("condition") or {}).get("kind", "none")
+    shape = "x".join(str(d) for d in metadata.get("image_shape", []))
+    if metadata.get("directions"):
+        return (
+            f"`serving_default` and `a_to_b` (A -> B), `b_to_a` (B -> A): `images` float32 "
+            f"`[batch, {shape}]` in [-1, 1] -> `images`, `images_uint8`; the same with uint8 "
+            "`images` as `a_to_b_uint8`, `b_to_a_uint8`"
+        )
+    if kind == "image":
+        return (
+            f"`serving_default`: `images` float32 `[batch, {shape}]` in [-1, 1] -> `images`, "
+            "`images_uint8`; `serving_default_uint8`: the same from uint8 `images`"
+        )
+    inputs = "`noise`" + (" and `labels`" if kind == "class" else "")
+    return f"`serving_default` ({inputs} -> `images`, `images_uint8`) and `sample` (`num_images`, `seed` -> same)"
+
+
+def write_card(export_dir, scores=(), baselines=(), grid=None, title=None, notes=None):
+    """Write ``export_dir/README.md``; returns its text.
+
+    Args:
+        scores: ``zoo.evaluate`` JSON files of this model.
+        baselines: ``(label, JSON file)`` of other models to set beside it
+            (an identity baseline inside a translation score is shown too).
+        grid: an image file in ``export_dir`` to show.
+        notes: extra Markdown paragraphs (what the numbers mean, deviations).
+    """
+    import zoo
+
+    export_dir = Path(export_dir)
+    metadata = json.loads((export_dir / "metadata.json").read_text())
+    architecture, preset = metadata.get("architecture"), metadata.get("preset")
+    description = ""
+    if architecture and preset:
+        try:
+            description = zoo.get(architecture).preset_config(preset)["description"]
+        except ValueError:
+            description = ""
+    name = export_dir.name
+    lines = [f"# {name}: {title or (architecture or 'model')}", ""]
+    if architecture in PAPERS:
+        lines += [f"{PAPERS[architecture]}; preset `{preset}`: {description}", ""]
+    lines += [
+        "## Files", "",
+        "| file | what |", "|---|---|",
+        f"| `generator.keras` | `import zoo; keras.models.load_model(...)`: the trained generator "
+        f"(inputs {', '.join('`' + i + '`' for i in metadata.get('inputs', []))}) |",
+        f"| `saved_model/` | TF SavedModel, loads without the zoo: {_signatures(metadata)} |",
+        "| `metadata.json` | architecture, preset, shapes, step, the training command, hardware |",
+        "",
+        "## How it was trained", "",
+        "```bash", metadata.get("command", "(not recorded)"), "```", "",
+    ]
+    facts = []
+    if metadata.get("step") is not None:
+        facts.append(f"{metadata['step']:,} train steps")
+    if metadata.get("batch_size"):
+        facts.append(f"batch {metadata['batch_size']}")
+    if metadata.get("epochs"):
+        facts.append(f"{metadata['epochs']} epochs of {metadata.get('steps_per_epoch')} steps")
+    if metadata.get("seconds_total") or metadata.get("seconds_this_run"):
+        seconds = metadata.get("seconds_total") or metadata["seconds_this_run"]
+        facts.append(f"{seconds / 60:.0f} minutes of training")
+    if metadata.get("hardware"):
+        facts.append(f"on {metadata['hardware']}")
+    if facts:
+        lines += [", ".join(facts) + ".", ""]
+    if grid:
+        lines += [f"![samples]({grid})", ""]
+    rows = []
+    for path in scores:
+        result = json.loads(Path(path).read_text())
+        rows.append((f"**{name}**", result))
+        if "baseline_identity" in result:
+            rows.append(("identity (the source unchanged)", result["baseline_identity"]))
+    for label, path in baselines:
+        rows.append((label, json.loads(Path(path).read_text())))
+    if rows:
+        keys = [(k, label, fmt) for k, label, fmt in SCORES if any(k in r for _, r in rows)]
+        first = json.loads(Path(scores[0]).read_text()) if scores else {}
+        count = first.get("num_images") or first.get("num_samples")
+        split = first.get("split") or first.get("real_split") or "test"
+        lines += [
+            "## Scores", "",
+            f"On the {split} split ({count} images){', ' + first['dataset'] if first.get('dataset') else ''}:",
+            "",
+            "| model | " + " | ".join(label for _, label, _ in keys) + " |",
+            "|---|" + "---|" * len(keys),
+        ]
+        for label, result in rows:
+            lines.append(f"| {label} | " + " | ".join(_value(result, k, fmt) for k, _, fmt in keys) + " |")
+        lines += ["", "Each number comes from:", ""]
+        for path in list(scores) + [p for _, p in baselines]:
+            command = json.loads(Path(path).read_text()).get("command")
+            if command:
+                lines += ["```bash", command, "```"]
+        lines.append("")
+    if notes:
+        lines += [notes.strip(), ""]
+    text = "\n".join(lines)
+    (export_dir / "README.md").write_text(text)
+    return text
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="python -m zoo.cards", description=__doc__.split("\n")[0])
+    parser.add_argument("export_dir")
+    parser.add_argument("--scores", action="append", default=[], help="zoo.evaluate JSON of this model")
+    parser.add_argument("--baseline", action="append", default=[], metavar="LABEL=JSON",
+                        help="another model's scores to set beside these")
+    parser.add_argument("--grid", help="an image in the export folder to show")
+    parser.add_argument("--title")
+    parser.add_argument("--notes", help="a Markdown file of notes to append")
+    args = parser.parse_args(argv)
+    baselines = [tuple(item.split("=", 1)) for item in args.baseline]
+    notes = Path(args.notes).read_text() if args.notes else None
+    print(write_card(args.export_dir, args.scores, baselines, args.grid, args.title, notes))
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

@@ -1,0 +1,81 @@
+"""The zoo's trained models, by name.
+
+    import zoo
+    zoo.pretrained()                       # {name: {"architecture", "preset", "scores", "path", ...}}
+    generator = zoo.load("dcgan_mnist")    # the trained generator, a keras.Model
+    images = generator(noise)
+
+Shipped models live in ``savedmodels/<name>/`` beside the ``zoo`` package
+(``$ZOO_MODELS_DIR`` adds another folder): ``generator.keras``,
+``saved_model/`` and ``metadata.json``, with ``scores.json`` (what the model
+card reports) where the model was scored. A missing or unreadable file is a
+``MissingFileError`` naming it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+from zoo.core.errors import MissingFileError
+
+
+def model_dirs():
+    """Folders searched for models, in order: ``$ZOO_MODELS_DIR``, then
+    ``savedmodels/`` beside the ``zoo`` package."""
+    dirs = []
+    if os.environ.get("ZOO_MODELS_DIR"):
+        dirs.append(Path(os.environ["ZOO_MODELS_DIR"]).expanduser())
+    dirs.append(Path(__file__).resolve().parents[1] / "savedmodels")
+    return dirs
+
+
+def pretrained():
+    """``{name: facts}`` of every model that ships (a folder holding
+    ``metadata.json`` and ``generator.keras``): its architecture, preset,
+    dataset, training step, path and scores."""
+    models = {}
+    for root in model_dirs():
+        if not root.is_dir():
+            continue
+        for folder in sorted(root.iterdir()):
+            metadata_file = folder / "metadata.json"
+            if not (metadata_file.is_file() and (folder / "generator.keras").is_file()):
+                continue
+            if folder.name in models:
+                continue  # the first folder wins ($ZOO_MODELS_DIR over the shipped ones)
+            metadata = json.loads(metadata_file.read_text())
+            scores_file = folder / "scores.json"
+            models[folder.name] = {
+                "architecture": metadata.get("architecture"),
+                "preset": metadata.get("preset"),
+                "dataset": metadata.get("dataset"),
+                "step": metadata.get("step"),
+                "path": str(folder),
+                "scores": json.loads(scores_file.read_text()) if scores_file.is_file() else {},
+            }
+    return models
+
+
+def load(name):
+    """The trained generator of model ``name`` (a ``keras.Model``: for an
+    image-to-image model, its A -> B generator). ``MissingFileError`` names
+    what is missing or unreadable."""
+    import keras
+
+    import zoo  # noqa: F401  (registers the networks load_model rebuilds)
+
+    models = pretrained()
+    if name not in models:
+        places = ", ".join(str(d) for d in model_dirs())
+        known = ", ".join(sorted(models)) or "none"
+        raise MissingFileError(f"no pretrained model {name!r} in {places}; the zoo ships: {known}")
+    path = Path(models[name]["path"]) / "generator.keras"
+    try:
+        return keras.models.load_model(path, compile=False)
+    except Exception as error:  # a truncated or foreign file raises many types
+        raise MissingFileError(
+            f"{path} could not be read ({type(error).__name__}: {error}); it may be corrupt or "
+            "an unfetched Git LFS pointer: fetch or reinstall the model"
+        ) from error
