@@ -140,10 +140,9 @@ def main():
 
     presets = default_presets()
     if args.presets:
-        wanted = args.presets.split(",")
-        presets = [(a, p) for a, p in presets if p in wanted] + [
-            (p.rsplit("_", 1)[0], p) for p in wanted if p not in dict((p2, a) for a, p2 in presets)
-        ]
+        import zoo
+
+        presets = [(zoo.core.registry.architecture_of_preset(p), p) for p in args.presets.split(",")]
     rows = []
     if os.path.exists(args.output):  # keep rows of presets not rerun
         with open(args.output) as f:

@@ -136,6 +136,7 @@ def test_presets_build_with_the_papers_settings():
     model = CycleGAN.from_preset("cyclegan_emoji")
     assert (model.cycle_weight, model.identity_weight, model.history_size) == (10.0, 0.5, 50)
     assert model.generator.residual_blocks == 6 and model.discriminator.receptive_field == 16
+    assert model.generator.base_filters == model.generator_ba.base_filters == 32
     assert not model.discriminator.conditional
     with pytest.raises(ConfigError, match="'a_to_b' or 'b_to_a'"):
         model.translate(np.zeros((1, 64, 64, 3), "float32"), "sideways")

@@ -117,3 +117,14 @@ def test_pretrained_models_load_by_name_with_clear_errors(tmp_path, monkeypatch)
     monkeypatch.setenv("ZOO_MODELS_DIR", str(tmp_path))
     with pytest.raises(MissingFileError, match="broken_model/generator.keras could not be read"):
         zoo.load("broken_model")
+
+
+def test_a_preset_built_with_its_pretrained_generator():
+    model = DCGAN.from_preset("dcgan_mnist", pretrained=True)
+    shipped = keras.models.load_model(
+        os.path.join(os.path.dirname(__file__), "..", "savedmodels", "dcgan_mnist", "generator.keras")
+    )
+    z = noise(3, 100)
+    np.testing.assert_allclose(model.generator(z, training=False), shipped(z, training=False), atol=1e-6)
+    with pytest.raises(Exception, match="does not fit this model"):
+        DCGAN.from_preset("dcgan_mnist", pretrained=True, generator={"base_filters": 8})

@@ -4,6 +4,7 @@
     zoo.pretrained()                       # {name: {"architecture", "preset", "scores", "path", ...}}
     generator = zoo.load("dcgan_mnist")    # the trained generator, a keras.Model
     images = generator(noise)
+    model = zoo.get("dcgan").from_preset("dcgan_mnist", pretrained=True)   # to fine-tune
 
 Shipped models live in ``savedmodels/<name>/`` beside the ``zoo`` package
 (``$ZOO_MODELS_DIR`` adds another folder): ``generator.keras``,
@@ -56,6 +57,34 @@ def pretrained():
                 "scores": json.loads(scores_file.read_text()) if scores_file.is_file() else {},
             }
     return models
+
+
+def load_into(model, name):
+    """Copy the trained generator(s) of pretrained model ``name`` into
+    ``model`` (built from the same preset): ``generator`` (and its moving
+    average), and ``generator_ba`` of a two-way model. The discriminators
+    start fresh: the zoo ships generators."""
+    trained = load(name)
+    targets = [model.generator] + ([model.ema_generator] if getattr(model, "ema_generator", None) else [])
+    pairs = [(trained, target) for target in targets]
+    second = Path(pretrained()[name]["path"]) / "generator_ba.keras"
+    if hasattr(model, "generator_ba") and second.is_file():
+        import keras
+
+        trained_ba = keras.models.load_model(second, compile=False)
+        pairs += [(trained_ba, model.generator_ba)]
+        if getattr(model, "ema_generator_ba", None) is not None:
+            pairs.append((trained_ba, model.ema_generator_ba))
+    for source, target in pairs:
+        if len(source.weights) != len(target.weights) or any(
+            a.shape != b.shape for a, b in zip(source.weights, target.weights)
+        ):
+            raise MissingFileError(
+                f"pretrained {name!r} does not fit this model's {target.name}: build it from "
+                f"the same preset ({pretrained()[name]['preset']})"
+            )
+        target.set_weights(source.get_weights())
+    return model
 
 
 def load(name):

@@ -120,8 +120,10 @@ class ZooModel(keras.Model):
         return {}
 
     @classmethod
-    def from_preset(cls, name, **overrides):
-        """Build the model of preset ``name`` (fresh weights).
+    def from_preset(cls, name, pretrained=False, **overrides):
+        """Build the model of preset ``name``: fresh weights, or with
+        ``pretrained=True`` the trained generator the zoo ships under that
+        name (``zoo.pretrained``), ready to sample or fine-tune.
 
         ``overrides`` replace constructor arguments of the model, e.g.
         ``seed=0``; a dict under a network's role (``generator={...}``)
@@ -137,7 +139,12 @@ class ZooModel(keras.Model):
                 **model_args.pop(role, {}),
             }
             networks[role] = network_class(**arguments)
-        return cls(**networks, **model_args)
+        model = cls(**networks, **model_args)
+        if pretrained:
+            from zoo.pretrained import load_into
+
+            load_into(model, name)
+        return model
 
     # --- Random draws and the step ------------------------------------------
 
