@@ -148,7 +148,7 @@ def _real_batches(batch_size, shape, group=1):
 
 def _zoo_model(architecture, preset, jit_compile=False):
     import zoo
-    from zoo.core.schedules import optimizer_from_config
+    from zoo.core.optimizers import optimizer_from_config
 
     model_class = zoo.get(architecture)
     config = model_class.preset_config(preset)

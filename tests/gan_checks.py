@@ -271,18 +271,21 @@ def assert_served_without_zoo(model, tmp_path, inputs):
         return export_dir, json.load(f)
 
 
-class _Killed(Exception):
-    pass
+class Killed(Exception):
+    """Raised by ``KillAt``: a run stopped as if killed."""
 
 
-class _KillAt(keras.callbacks.Callback):
+class KillAt(keras.callbacks.Callback):
+    """Stops training (raises ``Killed``) right after global step ``step``,
+    before the checkpointer sees it."""
+
     def __init__(self, step):
         super().__init__()
         self.step = step
 
     def on_train_batch_end(self, batch, logs=None):
         if int(self.model.step.numpy()) == self.step:
-            raise _Killed
+            raise Killed
 
 
 def assert_resumes_exactly(make_model, make_stream, tmp_path, epochs=2, steps_per_epoch=3, kill_at=4):
@@ -306,8 +309,8 @@ def assert_resumes_exactly(make_model, make_stream, tmp_path, epochs=2, steps_pe
 
     straight = run(tmp_path / "straight")
     try:
-        run(tmp_path / "killed", [_KillAt(kill_at)])
-    except _Killed:
+        run(tmp_path / "killed", [KillAt(kill_at)])
+    except Killed:
         pass
     else:
         raise AssertionError(f"the run ended before step {kill_at}")

@@ -29,7 +29,15 @@ from zoo.core.networks import Network, freeze
 from zoo.training import fit_resumable
 from zoo.training.checkpoints import Checkpointer
 
-from gan_checks import assert_each_step_updates_only_its_player, assert_replicas_match, assert_served_without_zoo, mirrored, values
+from gan_checks import (
+    Killed,
+    KillAt,
+    assert_each_step_updates_only_its_player,
+    assert_replicas_match,
+    assert_served_without_zoo,
+    mirrored,
+    values,
+)
 
 SHAPE = (8, 8, 1)
 
@@ -511,20 +519,6 @@ def phase_stream(index, start_step):
     real = (np.asarray(ops.average_pool(REAL, 2, 2)) if phase.resolution == 8 else REAL)
     uint8 = np.round((real + 1) * 127.5).astype("uint8")
     return data.make_dataset(uint8, None, phase.batch_size, seed=index, start_step=start_step)
-
-
-class Killed(Exception):
-    pass
-
-
-class KillAt(keras.callbacks.Callback):
-    def __init__(self, step):
-        super().__init__()
-        self.step = step
-
-    def on_train_batch_end(self, batch, logs=None):
-        if int(self.model.step.numpy()) == self.step:
-            raise Killed
 
 
 class RecordAlpha(keras.callbacks.Callback):

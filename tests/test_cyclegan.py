@@ -8,7 +8,7 @@ import tensorflow as tf
 
 import keras
 import zoo
-from zoo.core import schedules
+from zoo.core import optimizers
 from zoo.core.errors import ConfigError
 from zoo.models.cyclegan import CycleGAN, ResnetGenerator
 from zoo.models.pix2pix import PatchDiscriminator
@@ -86,13 +86,13 @@ def test_histories_fill_with_the_generated_images():
 
 
 def test_learning_rate_constant_then_linear_to_zero():
-    schedule = schedules.LinearDecay(2e-4, total_steps=100)
+    schedule = optimizers.LinearDecay(2e-4, total_steps=100)
     rates = [float(schedule(step)) for step in (0, 49, 50, 75, 100, 120)]
     np.testing.assert_allclose(rates, [2e-4, 2e-4, 2e-4, 1e-4, 0.0, 0.0], atol=1e-12)
     config = CycleGAN.preset_config("cyclegan_emoji")["training"]["g_optimizer"]
     assert config["config"]["learning_rate"]["config"]["total_steps"] is None  # the recipe's
     with pytest.raises(ConfigError, match="needs total_steps"):
-        schedules.LinearDecay(2e-4)(3)
+        optimizers.LinearDecay(2e-4)(3)
 
 
 def test_two_replicas_match_one_device():

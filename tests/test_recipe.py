@@ -16,7 +16,7 @@ import tensorflow as tf
 from absl import flags
 
 from zoo import data, training
-from zoo.core.schedules import optimizer_from_config
+from zoo.core.optimizers import optimizer_from_config
 from zoo.training import recipe
 from zoo.training.checkpoints import Checkpointer
 from zoo.models.dcgan import DCGAN, DCGANDiscriminator, DCGANGenerator

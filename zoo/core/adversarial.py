@@ -60,6 +60,7 @@ from zoo.core import replicas, terms, unrolled
 from zoo.core.errors import ConfigError
 from zoo.core.model import ZooModel, serving_outputs
 from zoo.core.networks import input_names, network_inputs
+from zoo.core.optimizers import adam
 
 
 def noise_for_seed(num, latent_dim, seed):
@@ -129,8 +130,8 @@ class GAN(ZooModel):
         "dataset": "mnist",
         "batch_size": 128,
         "epochs": 25,
-        "d_optimizer": {"class_name": "Adam", "config": {"learning_rate": 2e-4, "beta_1": 0.5}},
-        "g_optimizer": {"class_name": "Adam", "config": {"learning_rate": 2e-4, "beta_1": 0.5}},
+        "d_optimizer": adam(2e-4, beta_1=0.5),
+        "g_optimizer": adam(2e-4, beta_1=0.5),
     }
 
     def __init__(

@@ -54,6 +54,7 @@ from keras import ops
 from zoo.core.adversarial import GAN
 from zoo.core.errors import ConfigError
 from zoo.core.networks import Network
+from zoo.core.optimizers import adam
 from zoo.core.registry import register
 
 
@@ -186,13 +187,6 @@ def sample_prior(num, latent_dim, seed, prior="normal", num_components=10):
     return means + MIXTURE_STDDEV * normal
 
 
-def _adam(learning_rate, beta_1=0.9):
-    return {
-        "class_name": "Adam",
-        "config": {"learning_rate": learning_rate, "beta_1": beta_1},
-    }
-
-
 PRESETS = {
     "aae_mnist": {
         "description": "The paper's MNIST model: 784-1000-1000-8 encoder, "
@@ -241,9 +235,9 @@ class AAE(GAN):
         "batch_size": 100,
         "epochs": 50,  # the paper does not say
         # Not the paper's SGD, which did not train here (see the module doc).
-        "reconstruction_optimizer": _adam(1e-3),
-        "d_optimizer": _adam(2e-4, beta_1=0.5),
-        "g_optimizer": _adam(2e-4, beta_1=0.5),
+        "reconstruction_optimizer": adam(1e-3),
+        "d_optimizer": adam(2e-4, beta_1=0.5),
+        "g_optimizer": adam(2e-4, beta_1=0.5),
     }
     def __init__(
         self,

@@ -33,7 +33,7 @@ Networks (the paper's appendix 7.2, and the authors' released code):
 
 Training (section 7.1): Adam(2e-4, beta_1=0.5), the rate constant for the
 first half of training and decaying linearly to zero over the second
-(``zoo.core.schedules.LinearDecay``), one generator update (both
+(``zoo.core.optimizers.LinearDecay``), one generator update (both
 generators, one optimizer) then one discriminator update (both
 discriminators, one optimizer) per step. The paper's batch size is 1; the
 presets use 8 for throughput on a CPU, with instance normalisation keeping
@@ -49,7 +49,7 @@ import tensorflow as tf
 from keras import ops
 
 from zoo.core import layers, losses
-from zoo.core import schedules  # noqa: F401  (registers LinearDecay, which the presets name)
+from zoo.core import optimizers  # noqa: F401  (registers LinearDecay, which the presets name)
 from zoo.core.errors import ConfigError
 from zoo.core.history import ImageHistory
 from zoo.core.networks import Network, square_image_shape
@@ -138,7 +138,7 @@ def _adam_with_decay():
         "registered_name": "zoo>LinearDecay",
         "config": {"initial_learning_rate": 2e-4, "total_steps": None, "decay_start_fraction": 0.5},
     }
-    return {"class_name": "Adam", "config": {"learning_rate": schedule, "beta_1": 0.5}}
+    return optimizers.adam(schedule, beta_1=0.5)
 
 
 @register("cyclegan", presets=PRESETS)

@@ -196,12 +196,12 @@ class DiscoGAN(TwoWayTranslation):
         "generator_ba": DiscoGenerator,
         "discriminator_a": DiscoDiscriminator,
     }
+    # The GAN's Adam(2e-4, beta_1=0.5) for both optimizers, as the released code.
     default_training = {
+        **TwoWayTranslation.default_training,
         "dataset": "emoji:google,twitter",
         "batch_size": 64,
         "epochs": 50,
-        "g_optimizer": {"class_name": "Adam", "config": {"learning_rate": 2e-4, "beta_1": 0.5}},
-        "d_optimizer": {"class_name": "Adam", "config": {"learning_rate": 2e-4, "beta_1": 0.5}},
     }
 
     def __init__(

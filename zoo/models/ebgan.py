@@ -34,6 +34,7 @@ from zoo.core import layers, losses
 from zoo.core.adversarial import GAN
 from zoo.core.errors import ConfigError
 from zoo.core.networks import Network, square_image_shape
+from zoo.core.optimizers import adam
 from zoo.core.registry import register
 from zoo.core.replicas import global_batch
 from zoo.models.dcgan import DCGANGenerator, upsample_to_image, upsampling_plan, weight_init
@@ -146,8 +147,8 @@ class EBGAN(GAN):
         **GAN.default_training,
         "batch_size": 64,
         "epochs": 25,
-        "d_optimizer": {"class_name": "Adam", "config": {"learning_rate": 1e-3, "beta_1": 0.5}},
-        "g_optimizer": {"class_name": "Adam", "config": {"learning_rate": 1e-3, "beta_1": 0.5}},
+        "d_optimizer": adam(1e-3, beta_1=0.5),
+        "g_optimizer": adam(1e-3, beta_1=0.5),
     }
     def __init__(
         self,

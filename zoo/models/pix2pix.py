@@ -289,12 +289,12 @@ class Pix2Pix(PairedTranslation):
     """
 
     network_classes = {"generator": UNetGenerator, "discriminator": PatchDiscriminator}
+    # The GAN's Adam(2e-4, beta_1=0.5) for both players, as the paper.
     default_training = {
+        **PairedTranslation.default_training,
         "dataset": "emoji:openmoji_black,openmoji_color",
         "batch_size": 16,
         "epochs": 20,
-        "d_optimizer": {"class_name": "Adam", "config": {"learning_rate": 2e-4, "beta_1": 0.5}},
-        "g_optimizer": {"class_name": "Adam", "config": {"learning_rate": 2e-4, "beta_1": 0.5}},
     }
 
     def __init__(

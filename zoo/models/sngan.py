@@ -40,6 +40,7 @@ import keras
 from zoo.core import layers
 from zoo.core.adversarial import GAN
 from zoo.core.networks import Network, square_image_shape
+from zoo.core.optimizers import adam
 from zoo.core.registry import register
 from zoo.models.dcgan import upsampling_plan
 
@@ -182,14 +183,8 @@ class SNGAN(GAN):
         **GAN.default_training,
         "batch_size": 64,
         "epochs": 20,
-        "d_optimizer": {
-            "class_name": "Adam",
-            "config": {"learning_rate": 2e-4, "beta_1": 0.0, "beta_2": 0.9},
-        },
-        "g_optimizer": {
-            "class_name": "Adam",
-            "config": {"learning_rate": 2e-4, "beta_1": 0.0, "beta_2": 0.9},
-        },
+        "d_optimizer": adam(2e-4, beta_1=0.0, beta_2=0.9),
+        "g_optimizer": adam(2e-4, beta_1=0.0, beta_2=0.9),
     }
     def __init__(
         self,

@@ -19,6 +19,7 @@ import tensorflow as tf
 from zoo.core import losses, terms
 from zoo.core.adversarial import GAN
 from zoo.core.errors import ConfigError
+from zoo.core.optimizers import adam
 from zoo.core.registry import register
 from zoo.models.dcgan import DCGANDiscriminator, DCGANGenerator
 
@@ -67,14 +68,8 @@ class WGANGP(GAN):
         **GAN.default_training,
         "batch_size": 64,
         "epochs": 50,
-        "d_optimizer": {
-            "class_name": "Adam",
-            "config": {"learning_rate": 1e-4, "beta_1": 0.0, "beta_2": 0.9},
-        },
-        "g_optimizer": {
-            "class_name": "Adam",
-            "config": {"learning_rate": 1e-4, "beta_1": 0.0, "beta_2": 0.9},
-        },
+        "d_optimizer": adam(1e-4, beta_1=0.0, beta_2=0.9),
+        "g_optimizer": adam(1e-4, beta_1=0.0, beta_2=0.9),
     }
     def __init__(
         self,

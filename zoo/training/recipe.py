@@ -30,7 +30,7 @@ import keras
 from zoo import export
 from zoo.core import phases as phases_lib
 from zoo.core import registry, replicas
-from zoo.core.schedules import optimizer_from_config
+from zoo.core.optimizers import optimizer_from_config
 from zoo.core.errors import ConfigError, TrainingDiverged, ZooError
 from zoo.training import distribute
 from zoo.training.callbacks import TensorBoardLogger

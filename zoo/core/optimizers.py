@@ -1,4 +1,5 @@
-"""Learning-rate schedules the papers use that Keras does not have."""
+"""Optimizer configurations as presets write them, and the learning-rate
+schedules the papers use that Keras does not have."""
 
 import keras
 from keras import ops
@@ -64,3 +65,12 @@ def optimizer_from_config(config, total_steps=None, learning_rate=None):
     elif learning_rate is not None:
         config["config"]["learning_rate"] = learning_rate
     return keras.optimizers.get(config)
+
+
+def adam(learning_rate, beta_1=0.9, beta_2=0.999):
+    """The config of ``keras.optimizers.Adam`` (what presets and
+    ``default_training`` hold)."""
+    return {
+        "class_name": "Adam",
+        "config": {"learning_rate": learning_rate, "beta_1": beta_1, "beta_2": beta_2},
+    }
