@@ -2,7 +2,7 @@ from setuptools import find_packages, setup
 
 setup(
     name="gan-zoo",
-    version="0.1.0",
+    version="0.2.0",
     description="Generative adversarial networks as Keras 3 / TensorFlow models: train, evaluate, export, serve.",
     long_description=open("README.md").read() if __import__("os").path.exists("README.md") else "",
     long_description_content_type="text/markdown",

@@ -223,6 +223,9 @@ class ZooModel(keras.Model):
                 optimizer=optimizer, jit_compile=jit_compile,
                 steps_per_execution=steps_per_execution, **kwargs,
             )
+            # Built here, in the strategy's scope, so that a checkpoint
+            # restores its slots before the first step.
+            self.optimizer.build(self.trainable_variables)
             return
         if optimizer is not None:
             raise ConfigError(

@@ -14,6 +14,7 @@ from zoo.models import (  # noqa: F401
     gan,
     lsgan,
     pix2pix,
+    pixelrnn,
     sngan,
     wgan,
     wgan_gp,

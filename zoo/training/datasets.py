@@ -7,7 +7,10 @@
   dataset (``zoo.data.translation``) or, with a ``degradation``, from
   images and their degraded copies (inpainting, colourisation);
 * ``"unpaired"``: ``(domain B, domain A)`` batches, each domain in its own
-  order (CycleGAN, DiscoGAN).
+  order (CycleGAN, DiscoGAN);
+* ``"pixels"``: ``(values, values)`` batches of int sub-pixel values, the
+  input and the target of a likelihood model (PixelRNN); 2-level models see
+  a fixed binarisation (``zoo.models.pixelrnn.binarize``).
 
 ``TrainingData`` gives the recipe one interface for all three: how many
 steps an epoch has, the stream from a step on (at a phase's resolution and
@@ -61,6 +64,8 @@ def load_training_data(model, dataset, split, data_dir, image_shape, resize, deg
         return _paired(model, dataset, split, data_dir, image_shape, size, degradation)
     if kind == "unpaired":
         return _unpaired(model, dataset, split, data_dir, image_shape, size, group)
+    if kind == "pixels":
+        return _pixels(model, dataset, split, data_dir, image_shape, size)
     raise DatasetError(f"unknown data kind {kind!r} of {type(model).__name__}")
 
 
@@ -197,4 +202,51 @@ def _unpaired(model, dataset, split, data_dir, image_shape, size, group):
         stream=stream,
         steps_per_epoch=lambda batch: translation.translation_steps_per_epoch(domains, batch * group),
         grid=_grid_rows(model, source, target),
+    )
+
+
+def pixel_values(model, dataset, split, data_dir, size=None):
+    """The int sub-pixel values a likelihood model trains and is scored on:
+    the images themselves, or for a 2-level model their fixed binarisation
+    (seed 0 for the training split, 1 for the others)."""
+    from zoo.models.pixelrnn import binarize
+
+    images, _ = data.load_arrays(dataset, split, data_dir, image_size=size)
+    if model.levels == 2:
+        images = binarize(images, seed=0 if split == "train" else 1)
+    return images
+
+
+def _pixels(model, dataset, split, data_dir, image_shape, size):
+    import tensorflow as tf
+
+    from zoo.data.stream import _index_batches
+
+    values = pixel_values(model, dataset, split, data_dir, size)
+    _check_shape(values, image_shape, str(dataset), size)
+    with tf.device("/CPU:0"):
+        tensor = tf.convert_to_tensor(values)
+
+    def stream(batch, start_step, resolution=None, seed=0):
+        steps = data.steps_per_epoch(len(values), batch)
+        start_epoch, skip = divmod(int(start_step), steps)
+        indices = _index_batches(len(values), batch, steps, True, seed, start_epoch, True).skip(skip)
+
+        def gather(index):
+            batch_values = tf.cast(tf.gather(tensor, index), tf.int32)
+            return batch_values, batch_values
+
+        stream = indices.map(gather, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+        return stream.apply(tf.data.experimental.assert_cardinality(tf.data.INFINITE_CARDINALITY)).prefetch(
+            tf.data.AUTOTUNE
+        )
+
+    binarised = ", binarised" if model.levels == 2 else ""
+    return TrainingData(
+        description=f"{dataset} {split}: {len(values)} images {tuple(values.shape[1:])}{binarised}",
+        num_examples=len(values),
+        image_shape=tuple(values.shape[1:]),
+        stream=stream,
+        steps_per_epoch=lambda batch: data.steps_per_epoch(len(values), batch),
+        grid=lambda model: model.to_images(model.generate(16, seed=0)),
     )

@@ -67,6 +67,12 @@ flags.DEFINE_integer("epochs", None, "Total epochs (default: the preset's).")
 flags.DEFINE_integer(
     "steps_per_epoch", None, "Steps per epoch (default: one pass over the data)."
 )
+flags.DEFINE_float("learning_rate", None, "Learning rate of a single-optimizer model (PixelRNN; default: the preset's).")
+flags.DEFINE_string(
+    "variant", None,
+    "For an architecture whose presets are named <variant>_<dataset> (pixelrnn: pixelcnn, "
+    "row_lstm, diagonal_bilstm): the variant, keeping the preset's dataset.",
+)
 flags.DEFINE_float("d_learning_rate", None, "Discriminator learning rate (default: the preset's).")
 flags.DEFINE_float("g_learning_rate", None, "Generator learning rate (default: the preset's).")
 flags.DEFINE_integer("seed", 0, "Seed of the data order, the weights and the noise.")
@@ -143,7 +149,7 @@ def check_flags():
             raise ConfigError(f"--{name} must be >= 1, got {value}.")
     if FLAGS.sample_every < 0:
         raise ConfigError(f"--sample_every must be >= 0 (0: once per epoch), got {FLAGS.sample_every}.")
-    for name in ("d_learning_rate", "g_learning_rate"):
+    for name in ("d_learning_rate", "g_learning_rate", "learning_rate"):
         value = getattr(FLAGS, name)
         if value is not None and not value > 0:
             raise ConfigError(f"--{name} must be > 0, got {value}.")
@@ -172,19 +178,39 @@ def compile_model(model, settings, total_steps):
     (two for a GAN, three for an adversarial autoencoder), their rates
     replaced by ``--d_learning_rate`` / ``--g_learning_rate``, schedules
     sized to the run's ``total_steps``."""
-    learning_rates = {"d_optimizer": FLAGS.d_learning_rate, "g_optimizer": FLAGS.g_learning_rate}
+    learning_rates = {
+        "d_optimizer": FLAGS.d_learning_rate, "g_optimizer": FLAGS.g_learning_rate,
+        "optimizer": FLAGS.learning_rate,
+    }
     optimizers = {
         key: optimizer_from_config(value, total_steps, learning_rates.get(key))
         for key, value in settings.items()
-        if key.endswith("_optimizer")
+        if key.endswith("_optimizer") or key == "optimizer"
     }
     model.compile(jit_compile=FLAGS.jit_compile, **optimizers)
+
+
+def with_variant(model_class, preset, variant):
+    """The preset of ``variant`` for the dataset of ``preset``
+    (``diagonal_bilstm_mnist`` with ``row_lstm`` -> ``row_lstm_mnist``)."""
+    if variant is None:
+        return preset
+    prefixes = sorted({p.split("_" + p.rsplit("_", 1)[-1])[0] for p in model_class.presets}, key=len, reverse=True)
+    base = next((p for p in prefixes if preset.startswith(p + "_")), None)
+    chosen = f"{variant}_{preset[len(base) + 1:]}" if base else None
+    if chosen not in model_class.presets:
+        raise ConfigError(
+            f"No {variant!r} variant of preset {preset!r}: --variant takes "
+            f"{', '.join(sorted(prefixes))} for {model_class.__name__}."
+        )
+    return chosen
 
 
 def run(architecture, preset):
     """Train ``architecture`` with preset ``preset`` as the flags say; returns the model."""
     check_flags()
     model_class = registry.get(architecture)
+    preset = with_variant(model_class, preset, FLAGS.variant)
     config = model_class.preset_config(preset)
     settings = config["training"]
     dataset = FLAGS.dataset or settings["dataset"]
