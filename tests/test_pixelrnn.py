@@ -205,3 +205,19 @@ def test_presets_and_the_variant_flag():
         with_variant(PixelRNN, "pixelcnn_mnist", "gru")
     with pytest.raises(ConfigError, match="multiples of 3"):
         PixelNetwork((8, 8, 3), hidden=16, output_hidden=32)
+
+
+def test_evaluate_scores_an_export_by_its_exact_likelihood(tmp_path):
+    from conftest import shared_path
+    from zoo import evaluate, export
+    from zoo.data import load_arrays
+
+    mnist = shared_path("datasets", "mnist")
+    model = small_model("pixelcnn", (28, 28, 1))
+    export.save_generator(model, tmp_path / "export")
+    result = evaluate.main(["--likelihood", str(tmp_path / "export"), "--dataset", "mnist",
+                            "--data_dir", str(mnist), "--num_images", "20"])
+    images, _ = load_arrays("mnist", "test", mnist)
+    expected = -model.log_prob(binarize(images[:20], seed=1)).mean()
+    np.testing.assert_allclose(result["nats_per_image"], expected, rtol=1e-5)
+    np.testing.assert_allclose(result["bits_per_dim"], expected / (784 * math.log(2)), rtol=1e-5)
