@@ -375,12 +375,15 @@ def test_a_diverging_run_ends_with_one_line_and_exit_code_1(tmp_path, mnist_dir)
 
 def test_error_messages_name_only_flags_that_exist():
     # Every --flag the zoo's messages and docs mention is one of the recipes'
-    # or of zoo.evaluate's / the classifier trainer's command lines.
+    # or of a zoo command-line tool's (zoo.evaluate, zoo.cards, the classifier
+    # trainer, ...): every module that declares argparse options counts.
     import re
 
     known = set(flags.FLAGS) | {"flags"}  # "--flags": the placeholder in usage lines
-    for tool in ("zoo/evaluate.py", "zoo/metrics/train_classifier.py"):
-        known |= set(re.findall(r'add_argument\("--(\w+)"', (REPO / tool).read_text()))
+    tools = [path for path in (REPO / "zoo").rglob("*.py") if "add_argument(" in path.read_text()]
+    assert {"evaluate.py", "cards.py", "train_classifier.py"} <= {path.name for path in tools}
+    for tool in tools:
+        known |= set(re.findall(r'add_argument\(\s*"--(\w+)"', tool.read_text()))
     mentioned = {}
     for path in (REPO / "zoo").rglob("*.py"):
         for flag in re.findall(r"(?<![\w-])--([a-z][a-z0-9_]*)", path.read_text()):
