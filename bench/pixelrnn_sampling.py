@@ -27,16 +27,10 @@ def naive_sample(model, num_images, seed):
     import numpy as np
     import tensorflow as tf
 
-    height, width, channels = model.image_shape
     canvas = np.zeros((num_images,) + model.image_shape, np.int32)
     seed = tf.constant([seed, 0], tf.int64)
-    for index in range(height * width * channels):
-        r, c, k = index // (width * channels), (index // channels) % width, index % channels
-        logits = model.network(canvas, training=False)[:, r, c, k]
-        draws = tf.random.stateless_categorical(
-            tf.cast(logits, tf.float32), 1, seed=tf.random.experimental.stateless_fold_in(seed, index),
-            dtype=tf.int32,
-        )[:, 0]
+    for index in range(int(np.prod(model.image_shape))):
+        r, c, k, draws = model.draw_subpixel(canvas, index, seed)
         canvas[:, r, c, k] = draws.numpy()
     return canvas
 

@@ -135,6 +135,18 @@ def test_sampling_is_reproducible_and_completion_keeps_the_given_rows():
         model.log_prob(given + 4)
 
 
+def test_the_while_loop_draws_what_a_python_loop_over_the_subpixels_draws():
+    # The tf.while_loop inside one tf.function is the same sampler as the
+    # naive loop (one eager network call per sub-pixel), only faster.
+    model = small_model("pixelcnn", (3, 3, 3), levels=4)
+    canvas = np.zeros((2, 3, 3, 3), np.int32)
+    seed = tf.constant([5, 0], tf.int64)
+    for index in range(27):
+        r, c, k, draws = model.draw_subpixel(canvas, index, seed)
+        canvas[:, r, c, k] = draws.numpy()
+    np.testing.assert_array_equal(model.generate(2, seed=5), canvas)
+
+
 def test_a_killed_run_resumes_exactly(tmp_path):
     from zoo.data.stream import _index_batches
 

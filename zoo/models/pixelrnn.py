@@ -513,22 +513,30 @@ class PixelRNN(ZooModel):
                 f"got shape {images.shape} with values {images.min()}..{images.max()}."
             )
 
+    def draw_subpixel(self, canvas, index, seed):
+        """Sub-pixel ``index`` (raster order, R, G, B within a pixel) drawn
+        from the network's distribution given ``canvas``: ``(row, column,
+        channel, values [N])``. The draw is seeded by ``seed`` (int ``[2]``)
+        folded with ``index``, so any loop over the indices draws the same."""
+        height, width, channels = self.image_shape
+        r, c, k = index // (width * channels), (index // channels) % width, index % channels
+        logits = self.network(canvas, training=False)[:, r, c, k]
+        values = tf.random.stateless_categorical(
+            tf.cast(logits, tf.float32), 1, seed=tf.random.experimental.stateless_fold_in(seed, index),
+            dtype=tf.int32,
+        )[:, 0]
+        return r, c, k, values
+
     def sample_loop(self, canvas, first, seed):
         """Sub-pixels ``first`` .. end of ``canvas`` (int32 ``[N, H, W, C]``)
         drawn one after the other, each from the network's distribution
         given all before it: one ``tf.while_loop``, the network re-run per
         sub-pixel. ``seed``: int ``[2]``."""
-        height, width, channels = self.image_shape
-        total = height * width * channels
+        total = int(np.prod(self.image_shape))
         rows = tf.range(tf.shape(canvas)[0])
 
         def draw(index, canvas):
-            r, c, k = index // (width * channels), (index // channels) % width, index % channels
-            logits = self.network(canvas, training=False)[:, r, c, k]
-            values = tf.random.stateless_categorical(
-                tf.cast(logits, tf.float32), 1, seed=tf.random.experimental.stateless_fold_in(seed, index),
-                dtype=tf.int32,
-            )[:, 0]
+            r, c, k, values = self.draw_subpixel(canvas, index, seed)
             positions = tf.stack([rows, tf.fill(tf.shape(rows), r), tf.fill(tf.shape(rows), c),
                                   tf.fill(tf.shape(rows), k)], axis=1)
             return index + 1, tf.tensor_scatter_nd_update(canvas, positions, values)

@@ -1,0 +1,86 @@
+"""Test NLL of PixelRNN/PixelCNN against training time, through the recipe.
+
+    python bench/pixelrnn_nll_curve.py --preset=pixelcnn_mnist --epochs=6 --steps_per_epoch=300
+
+Runs ``recipes/pixelrnn.py`` one epoch at a time (``--epochs=1``, then 2, ...:
+each run resumes from the previous one's checkpoint, as after a kill), and
+after each scores the export's SavedModel ``log_prob`` on the test split
+(``zoo.evaluate --likelihood``). Training seconds are the checkpoint's own
+count (``seconds_total`` in the export's metadata: time in ``fit``, not
+process start, tracing of the export or scoring). The last export is the
+model a single ``python recipes/pixelrnn.py ... --epochs=N`` run gives, since
+resume loses no step. Prints a table and writes
+``bench/results/pixelrnn_nll_<preset>.json``.
+"""
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(HERE)
+
+# The paper's test NLL (van den Oord et al. 2016, Tables 4 and 5).
+PAPER = {
+    "diagonal_bilstm_mnist": 79.20, "row_lstm_mnist": None, "pixelcnn_mnist": 81.30,
+    "diagonal_bilstm_cifar10": 3.00, "row_lstm_cifar10": 3.07, "pixelcnn_cifar10": 3.14,
+}
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--preset", default="pixelcnn_mnist")
+    parser.add_argument("--epochs", type=int, default=6, help="points on the curve (one per epoch)")
+    parser.add_argument("--steps_per_epoch", type=int, default=300)
+    parser.add_argument("--data_dir", default=os.path.join(REPO, "..", "shared", "datasets"))
+    parser.add_argument("--logdir", default=None, help="default: runs/<preset>")
+    parser.add_argument("--export_dir", default=None, help="default: savedmodels/<preset>")
+    parser.add_argument("--test_images", type=int, default=None, help="score the first N test images (default: all)")
+    parser.add_argument("--output", default=None)
+    args = parser.parse_args()
+
+    from zoo.evaluate import evaluate_likelihood
+    from zoo.export import load_metadata
+    import zoo
+
+    logdir = args.logdir or os.path.join(REPO, "runs", args.preset)
+    export_dir = args.export_dir or os.path.join(REPO, "savedmodels", args.preset)
+    output = args.output or os.path.join(HERE, "results", f"pixelrnn_nll_{args.preset}.json")
+    dataset = zoo.get("pixelrnn").preset_config(args.preset)["training"]["dataset"]
+    rows = []
+    for epoch in range(1, args.epochs + 1):
+        command = [
+            sys.executable, os.path.join(REPO, "recipes", "pixelrnn.py"), f"--preset={args.preset}",
+            f"--data_dir={args.data_dir}", f"--epochs={epoch}", f"--steps_per_epoch={args.steps_per_epoch}",
+            f"--logdir={logdir}", f"--export_dir={export_dir}", "--verbose=2",
+        ]
+        subprocess.run(command, check=True)
+        metadata = load_metadata(export_dir)
+        scores = evaluate_likelihood(export_dir, dataset, args.data_dir, "test", num_images=args.test_images)
+        unit = "nats_per_image" if scores["levels"] == 2 else "bits_per_dim"
+        rows.append({
+            "epoch": epoch, "step": epoch * args.steps_per_epoch, "seconds": metadata["seconds_total"],
+            "test_" + unit: scores[unit], "test_images": scores["num_images"],
+        })
+        print(f"{args.preset}: step {rows[-1]['step']:6d}  {rows[-1]['seconds']:7.0f} s  "
+              f"test {scores[unit]:.3f} {unit}", flush=True)
+
+    paper = PAPER.get(args.preset)
+    last = rows[-1]["test_" + unit]
+    print(f"\n| step | training seconds | test {unit} |\n|---:|---:|---:|")
+    for row in rows:
+        print(f"| {row['step']} | {row['seconds']:.0f} | {row['test_' + unit]:.3f} |")
+    if paper:
+        print(f"paper: {paper} ({unit}); gap {last - paper:+.3f}")
+    os.makedirs(os.path.dirname(output), exist_ok=True)
+    with open(output, "w") as f:
+        json.dump({"command": "python " + " ".join(sys.argv), "preset": args.preset, "unit": unit,
+                   "paper": paper, "batch_size": metadata["batch_size"], "hardware": metadata.get("hardware"),
+                   "rows": rows}, f, indent=2)
+    print(f"wrote {output}")
+
+
+if __name__ == "__main__":
+    main()
