@@ -41,10 +41,14 @@ def test_pix2pix_trains_exports_evaluates_and_gets_a_card(tmp_path, datasets_dir
     identity = scores["baseline_identity"]
     assert identity["psnr"] > 5 and "fid" not in scores
     assert scores["command"].startswith("python -m zoo.evaluate --translator")
+    assert scores["training_command"] == metadata["command"]  # how the scored model was made
 
-    text = cards.write_card(tmp_path / "export", [str(tmp_path / "eval.json")], grid="samples.png")
+    # The same scores as a baseline: the card names how it was trained too.
+    text = cards.write_card(tmp_path / "export", [str(tmp_path / "eval.json")], grid="samples.png",
+                            baselines=[("L1 only", str(tmp_path / "eval.json"))])
     assert "preset `pix2pix_emoji`" in text and metadata["command"] in text
     assert "| identity (the source unchanged) |" in text and scores["command"] in text
+    assert "| L1 only |" in text and "L1 only, trained and scored with:" in text
 
 
 def test_degradation_presets_score_on_reproducible_masks(tmp_path, datasets_dir):

@@ -127,9 +127,12 @@ def write_card(export_dir, scores=(), baselines=(), grid=None, title=None, notes
     rows = []
     for path in scores:
         result = json.loads(Path(path).read_text())
-        rows.append((f"**{name}**", result))
+        # A two-way model is scored once per direction: say which.
+        direction = result.get("direction")
+        which = f" {direction.replace('_', ' ')}" if direction in ("a_to_b", "b_to_a") else ""
+        rows.append((f"**{name}**{which}", result))
         if "baseline_identity" in result:
-            rows.append(("identity (the source unchanged)", result["baseline_identity"]))
+            rows.append((f"identity{which} (the source unchanged)", result["baseline_identity"]))
     for label, path in baselines:
         rows.append((label, json.loads(Path(path).read_text())))
     if rows:
@@ -147,10 +150,15 @@ def write_card(export_dir, scores=(), baselines=(), grid=None, title=None, notes
         for label, result in rows:
             lines.append(f"| {label} | " + " | ".join(_value(result, k, fmt) for k, _, fmt in keys) + " |")
         lines += ["", "Each number comes from:", ""]
-        for path in list(scores) + [p for _, p in baselines]:
+        for path in scores:
             command = json.loads(Path(path).read_text()).get("command")
             if command:
                 lines += ["```bash", command, "```"]
+        for label, path in baselines:
+            result = json.loads(Path(path).read_text())
+            commands = [c for c in (result.get("training_command"), result.get("command")) if c]
+            if commands:
+                lines += [f"{label}, trained and scored with:", "", "```bash", *commands, "```"]
         lines.append("")
     if notes:
         lines += [notes.strip(), ""]

@@ -264,6 +264,7 @@ def _run(args) -> dict:
         result = evaluate_likelihood(args.likelihood, args.dataset, args.data_dir, args.real_split,
                                      args.batch_size, args.num_images)
         result["command"] = args.command
+        result["training_command"] = _training_command(args.likelihood)
         _report(result, args.output)
         return result
     if args.translator:
@@ -273,6 +274,7 @@ def _run(args) -> dict:
             args.batch_size, args.num_images,
         )
         result["command"] = args.command
+        result["training_command"] = _training_command(args.translator)
         _report(result, args.output)
         return result
     result = evaluate(
@@ -285,6 +287,13 @@ def _run(args) -> dict:
     result["command"] = args.command
     _report(result, args.output)
     return result
+
+
+def _training_command(export_dir: str) -> str | None:
+    """The command that trained an export (its ``metadata.json``), so that a
+    scores file says how to reproduce the model it scores too."""
+    path = Path(export_dir) / "metadata.json"
+    return json.loads(path.read_text()).get("command") if path.exists() else None
 
 
 def _report(result: dict, output: str | None) -> None:
