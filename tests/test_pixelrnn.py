@@ -18,6 +18,7 @@ from zoo.models.pixelrnn import (
     PixelRNN,
     binarize,
     causal_mask,
+    channel_groups,
     log_likelihood,
     skew,
     unskew,
@@ -28,7 +29,8 @@ from gan_checks import assert_replicas_match, assert_resumes_exactly
 
 def small_model(variant="diagonal_bilstm", shape=(6, 6, 1), levels=2, seed=0, optimizer=None):
     keras.utils.set_random_seed(seed)
-    hidden, output = (6, 12) if shape[-1] == 3 else (4, 8)
+    # For RGB, sizes that are not multiples of 3 (2h = 10: groups of 4, 3, 3).
+    hidden, output = (5, 8) if shape[-1] == 3 else (4, 8)
     model = PixelRNN(PixelNetwork(shape, variant, num_layers=2, hidden=hidden, output_hidden=output,
                                   levels=levels), seed=seed)
     model.compile(optimizer=optimizer() if optimizer else None)
@@ -69,9 +71,9 @@ def test_no_output_depends_on_its_own_or_a_later_subpixel(variant, channels):
         tape.watch(x)
         logits, stream = body(x)
         outputs = [tf.reduce_sum(logits[0, r, c, k]) for r, c, k in positions]
-        # The stream's channels of colour group k (contiguous thirds).
-        width = stream.shape[-1] // channels
-        streams = [tf.reduce_sum(stream[0, r, c, k * width : (k + 1) * width]) for r, c, k in positions]
+        # The stream's channels of colour group k (near-equal contiguous blocks).
+        group = channel_groups(stream.shape[-1], channels)
+        streams = [tf.reduce_sum(tf.boolean_mask(stream[0, r, c], group == k)) for r, c, k in positions]
     for index, (output, hidden) in enumerate(zip(outputs, streams)):
         for value, what in ((output, "logits"), (hidden, "stream")):
             gradient = np.abs(tape.gradient(value, x).numpy()[0]).reshape(-1)  # raster order
@@ -128,6 +130,12 @@ def test_sampling_is_reproducible_and_completion_keeps_the_given_rows():
     np.testing.assert_array_equal(first, again)
     assert first.shape == (3, 4, 4, 3) and first.min() >= 0 and first.max() < 4
     assert not np.array_equal(first, model.generate(3, seed=8))
+    # In chunks of batch_size: the first chunk is the unchunked draw, the
+    # others differ from it (their seeds are folded with the chunk index).
+    chunked = model.generate(5, seed=7, batch_size=2)
+    assert chunked.shape == (5, 4, 4, 3)
+    np.testing.assert_array_equal(chunked[:2], model.generate(2, seed=7))
+    assert not np.array_equal(chunked[2:4], chunked[:2])
     given = values(2, (4, 4, 3), levels=4, seed=3)
     completed = model.complete(given, rows=2, seed=1)
     np.testing.assert_array_equal(completed[:, :2], given[:, :2])
@@ -215,8 +223,13 @@ def test_presets_and_the_variant_flag():
     assert with_variant(PixelRNN, "pixelcnn_cifar10", "diagonal_bilstm") == "diagonal_bilstm_cifar10"
     with pytest.raises(ConfigError, match="No 'gru' variant"):
         with_variant(PixelRNN, "pixelcnn_mnist", "gru")
-    with pytest.raises(ConfigError, match="multiples of 3"):
-        PixelNetwork((8, 8, 3), hidden=16, output_hidden=32)
+    # The paper's CIFAR-10 sizes (h = 128, 1024 output features) and its
+    # residual plus skip connections, one skip per layer.
+    cifar = PixelRNN.preset_config("row_lstm_cifar10")["network"]
+    assert (cifar["num_layers"], cifar["hidden"], cifar["output_hidden"]) == (12, 128, 1024)
+    assert len([layer for layer in model.network.layers if layer.name.startswith("skip")]) == 8  # 7 + the sum
+    with pytest.raises(ConfigError, match="grayscale or RGB"):
+        PixelNetwork((8, 8, 4))
 
 
 def test_evaluate_scores_an_export_by_its_exact_likelihood(tmp_path):

@@ -11,8 +11,9 @@ pixel R, then G, then B):
 each a 256-way softmax over the intensities (a 2-way one, a Bernoulli, for
 binarised MNIST). It trains with plain ``compile(loss=...)``/``fit`` on the
 negative log-likelihood, which is also its score: nats per image on MNIST,
-bits per dimension on CIFAR-10, directly comparable with the paper's Table 4
-and 5.
+bits per dimension on CIFAR-10, the units of the paper's Tables 4 and 5
+(CIFAR-10's numbers are directly comparable; MNIST's are close to, not the
+same as, the paper's protocol: see ``binarize``).
 
 What keeps a prediction from seeing what it predicts are **masks**
 (section 3.4): every convolution's kernel is zero over the pixels below and
@@ -42,8 +43,16 @@ Variants (``variant``):
   Its receptive field is all of the image above and to the left.
 
 Every LSTM layer takes and gives ``2h`` features: ``h`` LSTM units, then a
-1x1 convolution back to ``2h`` and a residual connection (section 3.3). The
-outputs go through two 1x1 mask-B convolutions with ReLU to the logits.
+1x1 convolution back to ``2h`` and a residual connection (section 3.3); and
+each layer's output also reaches the output through a learnable skip
+connection (a 1x1 mask-B convolution, summed over the layers; section 3.3,
+Table 3: residual and skip connections together gave the best
+likelihood). The sum goes through two 1x1 mask-B convolutions with ReLU to
+the logits.
+
+Channel counts need not be multiples of 3: each layer's channels are split
+into R, G, B groups of near-equal contiguous blocks (``channel_groups``),
+the same rule everywhere, so ``h = 128`` works as in the paper.
 """
 
 import math
@@ -292,10 +301,12 @@ class PixelNetwork(Network):
         image_shape: ``(H, W, C)``, C = 1 or 3.
         variant: ``"pixelcnn"``, ``"row_lstm"`` or ``"diagonal_bilstm"``.
         num_layers: recurrent layers (or residual blocks for PixelCNN).
-        hidden: ``h``; the residual stream has ``2h`` features (multiples
-            of 3 for RGB).
+        hidden: ``h``; the residual stream has ``2h`` features.
         output_hidden: features of the 1x1 layer before the logits.
         levels: values per sub-pixel: 256, or 2 for binarised images.
+        skip_connections: each layer's output also feeds the output stack
+            through a 1x1 convolution (the paper's skip connections);
+            without, only the last layer's does.
     """
 
     def __init__(
@@ -306,6 +317,7 @@ class PixelNetwork(Network):
         hidden=16,
         output_hidden=32,
         levels=2,
+        skip_connections=True,
         **kwargs,
     ):
         image_shape = tuple(int(d) for d in image_shape)
@@ -315,11 +327,10 @@ class PixelNetwork(Network):
         if channels not in (1, 3):
             raise ConfigError(f"PixelRNN models grayscale or RGB images; got {channels} channels.")
         groups = channels
-        if groups == 3 and (hidden % 3 or output_hidden % 3):
-            raise ConfigError("For RGB images hidden and output_hidden must be multiples of 3 (R, G, B groups).")
         images = keras.Input(image_shape, dtype="int32", name="images")
         x = keras.layers.Rescaling(2.0 / (levels - 1), offset=-1.0, name="scale")(images)
         x = MaskedConv2D(2 * hidden, 7, "A", groups, name="input_conv")(x)
+        skips = []
         for i in range(num_layers):
             if variant == "pixelcnn":
                 y = keras.layers.ReLU()(x)
@@ -331,6 +342,12 @@ class PixelNetwork(Network):
                 y = recurrent(hidden, groups, name=f"lstm{i + 1}")(x)
                 y = MaskedConv2D(2 * hidden, 1, "B", groups, name=f"lstm{i + 1}_out")(y)
             x = keras.layers.Add(name=f"residual{i + 1}")([x, y])
+            if skip_connections:
+                skips.append(MaskedConv2D(2 * hidden, 1, "B", groups, name=f"skip{i + 1}")(x))
+        if len(skips) > 1:
+            x = keras.layers.Add(name="skips")(skips)
+        elif skips:
+            x = skips[0]
         x = keras.layers.ReLU()(x)
         x = MaskedConv2D(output_hidden, 1, "B", groups, activation="relu", name="output_hidden")(x)
         x = MaskedConv2D(channels * levels, 1, "B", groups, dtype="float32", name="logits_flat")(x)
@@ -342,6 +359,7 @@ class PixelNetwork(Network):
         self.hidden = hidden
         self.output_hidden = output_hidden
         self.levels = levels
+        self.skip_connections = skip_connections
 
 
 # --- Likelihoods ---------------------------------------------------------------------
@@ -402,36 +420,37 @@ PRESETS = {
         "network": {"variant": "diagonal_bilstm", "num_layers": 7, "hidden": 16},
     },
     "row_lstm_mnist": {
-        "description": "Binarised MNIST: 7 Row LSTM layers, h = 16.",
+        "description": "Binarised MNIST: 7 Row LSTM layers, h = 16 (the paper gives no "
+        "MNIST Row LSTM; the Diagonal BiLSTM's sizes).",
         **MNIST,
         "network": {"variant": "row_lstm", "num_layers": 7, "hidden": 16},
     },
     "pixelcnn_mnist": {
         "description": "Binarised MNIST: PixelCNN, 15 masked-convolution residual blocks, "
-        "h = 16 (the paper's 81.30 nats).",
+        "h = 16 (the paper's 81.30 nats, for which it gives no sizes: its CIFAR-10 depth, "
+        "the Diagonal BiLSTM's width).",
         **MNIST,
         "network": {"variant": "pixelcnn", "num_layers": 15, "hidden": 16},
     },
-    # h = 126 and 1023 output features: the paper's 128 and 1024 rounded to
-    # multiples of 3, as the R, G, B groups of the masks need.
     "diagonal_bilstm_cifar10": {
-        "description": "CIFAR-10: 12 Diagonal BiLSTM layers, h = 126, 256-way softmax per "
-        "sub-pixel (the paper's 3.00 bits/dim with h = 128).",
+        "description": "CIFAR-10: 12 Diagonal BiLSTM layers, h = 128, 256-way softmax per "
+        "sub-pixel (the paper's 3.00 bits/dim).",
         **CIFAR,
-        "network": {"variant": "diagonal_bilstm", "num_layers": 12, "hidden": 126,
-                    "output_hidden": 1023, "levels": 256},
+        "network": {"variant": "diagonal_bilstm", "num_layers": 12, "hidden": 128,
+                    "output_hidden": 1024, "levels": 256},
     },
     "row_lstm_cifar10": {
-        "description": "CIFAR-10: 12 Row LSTM layers, h = 126 (the paper's 3.07 bits/dim).",
+        "description": "CIFAR-10: 12 Row LSTM layers, h = 128 (the paper's 3.07 bits/dim).",
         **CIFAR,
-        "network": {"variant": "row_lstm", "num_layers": 12, "hidden": 126,
-                    "output_hidden": 1023, "levels": 256},
+        "network": {"variant": "row_lstm", "num_layers": 12, "hidden": 128,
+                    "output_hidden": 1024, "levels": 256},
     },
     "pixelcnn_cifar10": {
-        "description": "CIFAR-10: PixelCNN, 15 residual blocks, h = 126 (the paper's 3.14 bits/dim).",
+        "description": "CIFAR-10: PixelCNN, 15 residual blocks, h = 128 (the paper's 3.14 bits/dim; "
+        "its '15 layers' read as 15 residual blocks).",
         **CIFAR,
-        "network": {"variant": "pixelcnn", "num_layers": 15, "hidden": 126,
-                    "output_hidden": 1023, "levels": 256},
+        "network": {"variant": "pixelcnn", "num_layers": 15, "hidden": 128,
+                    "output_hidden": 1024, "levels": 256},
     },
 }
 
@@ -554,8 +573,14 @@ class PixelRNN(ZooModel):
         if num_images is None:
             raise ConfigError("generate needs num_images.")
         seed = self.next_seed(per_replica=False) if seed is None else tf.constant([int(seed), 0], tf.int64)
-        canvas = tf.zeros((int(num_images),) + self.image_shape, tf.int32)
-        return self._sample_function()(canvas, tf.constant(0), seed).numpy()
+        # batch_size images at a time (the canvas of thousands of CIFAR
+        # images would not fit); chunk j draws with the seed folded with j.
+        chunks = []
+        for j, start in enumerate(range(0, int(num_images), int(batch_size))):
+            canvas = tf.zeros((min(int(batch_size), int(num_images) - start),) + self.image_shape, tf.int32)
+            chunk_seed = seed if j == 0 else tf.random.experimental.stateless_fold_in(seed, j)
+            chunks.append(self._sample_function()(canvas, tf.constant(0), chunk_seed).numpy())
+        return np.concatenate(chunks) if chunks else np.zeros((0,) + self.image_shape, np.int32)
 
     def complete(self, images, rows, seed=0):
         """The first ``rows`` rows of ``images`` kept, the rest sampled
