@@ -37,7 +37,9 @@ def main():
     parser.add_argument("--data_dir", default=os.path.join(REPO, "..", "shared", "datasets"))
     parser.add_argument("--logdir", default=None, help="default: runs/<preset>")
     parser.add_argument("--export_dir", default=None, help="default: savedmodels/<preset>")
-    parser.add_argument("--test_images", type=int, default=None, help="score the first N test images (default: all)")
+    parser.add_argument("--test_images", type=int, default=None,
+                        help="score the first N test images at each point before the last (default: all); "
+                        "the last point is always scored on the whole test split")
     parser.add_argument("--output", default=None)
     args = parser.parse_args()
 
@@ -58,7 +60,9 @@ def main():
         ]
         subprocess.run(command, check=True)
         metadata = load_metadata(export_dir)
-        scores = evaluate_likelihood(export_dir, dataset, args.data_dir, "test", num_images=args.test_images)
+        last = epoch == args.epochs
+        scores = evaluate_likelihood(export_dir, dataset, args.data_dir, "test",
+                                     num_images=None if last else args.test_images)
         unit = "nats_per_image" if scores["levels"] == 2 else "bits_per_dim"
         rows.append({
             "epoch": epoch, "step": epoch * args.steps_per_epoch, "seconds": metadata["seconds_total"],
@@ -69,9 +73,9 @@ def main():
 
     paper = PAPER.get(args.preset)
     last = rows[-1]["test_" + unit]
-    print(f"\n| step | training seconds | test {unit} |\n|---:|---:|---:|")
+    print(f"\n| step | training seconds | test {unit} | test images |\n|---:|---:|---:|---:|")
     for row in rows:
-        print(f"| {row['step']} | {row['seconds']:.0f} | {row['test_' + unit]:.3f} |")
+        print(f"| {row['step']} | {row['seconds']:.0f} | {row['test_' + unit]:.3f} | {row['test_images']} |")
     if paper:
         print(f"paper: {paper} ({unit}); gap {last - paper:+.3f}")
     os.makedirs(os.path.dirname(output), exist_ok=True)

@@ -48,6 +48,18 @@ def test_saved_model_serves_without_zoo(model, tmp_path):
     assert type(loaded) is DCGANGenerator
 
 
+def test_saved_model_stores_each_weight_once(model, tmp_path):
+    # Keras's ExportArchive writes every weight twice (keras#23553): the
+    # SavedModel would be twice the size and load twice the memory.
+    import tensorflow as tf
+
+    path = export.save_generator(model, tmp_path / "export")
+    reader = tf.train.load_checkpoint(os.path.join(path, "saved_model", "variables", "variables"))
+    stored = sum(int(np.prod(shape)) for name, shape in reader.get_variable_to_shape_map().items()
+                 if name != "_CHECKPOINTABLE_OBJECT_GRAPH")
+    assert stored == model.generator.count_params()
+
+
 @pytest.mark.skipif(shutil.which("saved_model_cli") is None, reason="saved_model_cli not on PATH")
 def test_saved_model_cli_runs_the_serving_signature(model, tmp_path):
     export_dir = export.save_generator(model, tmp_path / "export")

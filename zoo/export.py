@@ -92,12 +92,14 @@ def export_saved_model(model, path):
     """Write ``model`` (a zoo model, or a bare Keras generator) as a
     SavedModel for TF Serving (see the module doc)."""
     archive = keras.export.ExportArchive()
+    # No archive.track(network): the endpoints capture every variable they
+    # use, and tracking the network too stores each weight a second time,
+    # under its keras.Variable wrapper (keras-team/keras#23553, open in
+    # Keras 3.15): twice the size on disk and in every server's memory.
+    # (Tracking is only needed for lookup tables, which no network here has.)
     if hasattr(model, "export_signatures"):
-        for network in model.export_tracked():
-            archive.track(network)
         signatures = model.export_signatures()
     else:
-        archive.track(model)
         signatures = _bare_network_signatures(model)
     for name, function in signatures.items():
         archive.add_endpoint(name, function)
