@@ -153,13 +153,12 @@ def write_card(export_dir, scores=(), baselines=(), grid=None, title=None, notes
         for path in scores:
             command = json.loads(Path(path).read_text()).get("command")
             if command:
-                lines += ["```bash", command, "```"]
+                lines += ["```bash", command, "```", ""]
         for label, path in baselines:
             result = json.loads(Path(path).read_text())
             commands = [c for c in (result.get("training_command"), result.get("command")) if c]
             if commands:
-                lines += [f"{label}, trained and scored with:", "", "```bash", *commands, "```"]
-        lines.append("")
+                lines += [f"{label}, trained and scored with:", "", "```bash", *commands, "```", ""]
     if notes:
         lines += [notes.strip(), ""]
     text = "\n".join(lines)
