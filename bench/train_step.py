@@ -3,6 +3,7 @@
     python bench/train_step.py                 # full table, writes bench/results/train_step.json
     python bench/train_step.py --quick         # DCGAN rows only
     python bench/train_step.py --repeats 7     # more repetitions per row
+    python bench/train_step.py --only=pixelrnn # one architecture's rows, replaced in the JSON
 
 The machine is shared and noisy (the same row varies by 10-15% from one
 process to the next), so:
@@ -156,7 +157,7 @@ def _zoo_model(architecture, preset, jit_compile=False):
     optimizers = {
         key: optimizer_from_config(value, total_steps=10**6)
         for key, value in config["training"].items()
-        if key.endswith("_optimizer")
+        if key.endswith("optimizer")  # a GAN's players', or a likelihood model's one
     }
     model.compile(jit_compile=jit_compile, **optimizers)
     return model, config
@@ -165,8 +166,13 @@ def _zoo_model(architecture, preset, jit_compile=False):
 def _stream(model, config, batch_size):
     """Random real batches shaped as the model trains on them: images (and
     labels), (target, source) pairs, or grouped unpaired domains."""
+    import numpy as np
     import tensorflow as tf
 
+    if getattr(model, "data_kind", None) == "pixels":  # (values, values): int sub-pixels
+        values = np.random.default_rng(0).integers(0, model.levels, (batch_size,) + model.image_shape)
+        values = tf.constant(values.astype("int32"))
+        return tf.data.Dataset.from_tensors((values, values)).repeat()
     group = model.real_batches_per_step
     batches = _real_batches(batch_size, config["image_shape"], group)
     if model.condition.kind == "class":
@@ -315,40 +321,44 @@ def spawn(onednn=True, **kwargs):
     return {"images_per_second": float("nan"), "flops_per_example": None, "error": output.stderr[-500:]}
 
 
-def other_architectures():
-    """``(architecture, preset)`` of every architecture but DCGAN: its
-    ``*_mnist`` preset, else its first (the image-to-image models' emoji)."""
+def other_architectures(only=None):
+    """``(architecture, preset)`` of every architecture but DCGAN (or of
+    those in ``only``): its ``*_mnist`` presets (PixelRNN's three
+    variants), else its first (the image-to-image models' emoji)."""
     import zoo
 
     rows = []
     for name in zoo.names():
-        if name == "dcgan":
+        if name == "dcgan" or (only and name not in only):
             continue
         presets = list(zoo.get(name).presets)
         mnist = [p for p in presets if p.endswith("_mnist")]
-        rows.append((name, (mnist or presets)[0]))
+        rows += [(name, preset) for preset in (mnist or presets[:1])]
     return rows
 
 
 COMPARED = ("zoo fit", "zoo train_step, tf.function", "hand-written tf.function")
 
 
-def plan(quick, steps_override, warmup):
-    """The rows: ``(architecture, preset, batch, mode, spawn kwargs)``."""
+def plan(quick, steps_override, warmup, only=None):
+    """The rows: ``(architecture, preset, batch, mode, spawn kwargs)``;
+    with ``only``, the ``zoo fit`` rows of those architectures alone."""
     rows = []
-    for batch in (64, 256):
+    for batch in () if only else (64, 256):
         steps = steps_override or max(10, 2560 // batch)
         common = {"batch_size": batch, "steps": steps, "warmup": warmup}
         compare = {"worker": "compare", **common}
         for mode in COMPARED:
             rows.append(("dcgan", "dcgan_mnist", batch, mode, compare))
         rows.append(("dcgan", "dcgan_mnist", batch, "zoo fit + XLA", {"worker": "fit", "jit": True, **common}))
-    rows.append(("dcgan", "dcgan_mnist", 64, "zoo fit, oneDNN off",
-                 {"worker": "fit", "batch_size": 64, "steps": steps_override or 40, "warmup": warmup, "onednn": False}))
+    if not only:
+        rows.append(("dcgan", "dcgan_mnist", 64, "zoo fit, oneDNN off",
+                     {"worker": "fit", "batch_size": 64, "steps": steps_override or 40, "warmup": warmup,
+                      "onednn": False}))
     if not quick:
         import zoo
 
-        for name, preset in other_architectures():
+        for name, preset in other_architectures(only):
             batch = 64 if preset.endswith("_mnist") else zoo.get(name).preset_config(preset)["training"]["batch_size"]
             rows.append((name, preset, batch, "zoo fit", {
                 "worker": "fit", "architecture": name, "preset": preset, "batch_size": batch,
@@ -371,6 +381,8 @@ def main():
     parser.add_argument("--windows", type=int, default=3,
                         help="alternating windows per mode in the one-process comparison")
     parser.add_argument("--quick", action="store_true", help="DCGAN rows only")
+    parser.add_argument("--only", help="comma-separated architectures: re-measure their rows alone and "
+                        "replace them in --output (the other rows are kept)")
     parser.add_argument("--output", default=RESULTS)
     args = parser.parse_args()
     if args.worker:
@@ -378,7 +390,8 @@ def main():
         run_worker(args)
         return
 
-    rows = plan(args.quick, args.steps, args.warmup)
+    only = set(args.only.split(",")) if args.only else None
+    rows = plan(args.quick, args.steps, args.warmup, only)
     matmul, rates, flops = [], {i: [] for i in range(len(rows))}, {}
     for repeat in range(args.repeats):
         matmul.append(spawn(worker="matmul")["flops_per_second"])
@@ -420,20 +433,27 @@ def main():
         fraction = f"{achieved / matmul_median:9.0%}" if achieved else f"{'-':>9}"
         print(f"| {name:<12} | {preset:<18} | {batch:>5} | {mode:<28} | {median:14.1f} | {spread:>13} | {gflops} | {fraction} |")
     os.makedirs(os.path.dirname(args.output), exist_ok=True)
+    command = "python " + " ".join(sys.argv)
+    if only and os.path.exists(args.output):
+        # Replace these architectures' rows in the full table; each row
+        # keeps the command and the matmul throughput it was measured with.
+        with open(args.output) as f:
+            results = json.load(f)
+        for row in table:
+            row.update(command=command, matmul_flops_per_second=matmul_median)
+        results["rows"] = [r for r in results["rows"] if r["architecture"] not in only] + table
+    else:
+        results = {
+            "matmul_flops_per_second": matmul_median,
+            "cpu_count": os.cpu_count(),
+            "repeats": args.repeats,
+            "windows": args.windows,
+            "warmup_steps": args.warmup,
+            "command": command,
+            "rows": table,
+        }
     with open(args.output, "w") as f:
-        json.dump(
-            {
-                "matmul_flops_per_second": matmul_median,
-                "cpu_count": os.cpu_count(),
-                "repeats": args.repeats,
-                "windows": args.windows,
-                "warmup_steps": args.warmup,
-                "command": "python " + " ".join(sys.argv),
-                "rows": table,
-            },
-            f,
-            indent=2,
-        )
+        json.dump(results, f, indent=2)
     print(f"\nwrote {args.output}")
 
 

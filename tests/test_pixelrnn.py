@@ -246,3 +246,27 @@ def test_evaluate_scores_an_export_by_its_exact_likelihood(tmp_path):
     expected = -model.log_prob(binarize(images[:20], seed=1)).mean()
     np.testing.assert_allclose(result["nats_per_image"], expected, rtol=1e-5)
     np.testing.assert_allclose(result["bits_per_dim"], expected / (784 * math.log(2)), rtol=1e-5)
+
+
+def test_each_variant_trains_from_the_recipe_and_exports(tmp_path):
+    # As a user runs it: python recipes/pixelrnn.py --variant=...; with
+    # --sample_every=-1 no grid is drawn (a grid re-runs the network once
+    # per sub-pixel).
+    from conftest import shared_path
+    from test_recipe import run_recipe
+    from zoo.export import load_metadata
+
+    mnist = shared_path("datasets", "mnist")
+    for variant in VARIANTS:
+        out = tmp_path / variant
+        code, stdout, stderr = run_recipe(
+            f"--data_dir={mnist}", f"--variant={variant}", "--epochs=1", "--steps_per_epoch=2",
+            "--batch_size=4", "--sample_every=-1", f"--logdir={out}/run", f"--export_dir={out}/export",
+            "--verbose=0", script="pixelrnn",
+        )
+        assert code == 0, stderr[-3000:]
+        assert f"pixelrnn ({variant}_mnist) on mnist train: 60000 images (28, 28, 1), binarised" in stdout
+        assert load_metadata(out / "export")["step"] == 2
+        assert not (out / "run" / "samples").exists()
+    code, _, stderr = run_recipe(f"--data_dir={mnist}", "--sample_every=-2", script="pixelrnn")
+    assert code == 2 and stderr.strip().splitlines()[-1].startswith("error: --sample_every must be >= 0")

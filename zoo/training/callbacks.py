@@ -51,7 +51,8 @@ class TensorBoardLogger(keras.callbacks.Callback):
             ``log_dir/samples/step_XXXXXXXX.png``.
         scalar_every: write every reported value each this many steps.
         sample_every: write a sample grid each this many steps (and at the
-            end of every epoch).
+            end of every epoch); ``-1``: no sample grids (a PixelRNN grid
+            re-runs its network once per sub-pixel, minutes on a CPU).
         num_samples: images in the grid.
         sample_seed: seed of the fixed noise batch (``GAN.latent_for_seed``):
             the same images evolve across the run, and across resumes.
@@ -102,11 +103,12 @@ class TensorBoardLogger(keras.callbacks.Callback):
             with self.writer.as_default(step=step):
                 for name, value in logs.items():
                     tf.summary.scalar(name, float(np.mean(value)))
-        if self.sample_every and step % self.sample_every == 0:
+        if self.sample_every and self.sample_every > 0 and step % self.sample_every == 0:
             self.write_samples(step)
 
     def on_epoch_end(self, epoch, logs=None):
-        self.write_samples(int(self.model.step.numpy()))
+        if self.sample_every != -1:
+            self.write_samples(int(self.model.step.numpy()))
         self.writer.flush()
 
     def on_train_end(self, logs=None):

@@ -85,7 +85,7 @@ flags.DEFINE_string(
 flags.DEFINE_integer("checkpoint_every", 500, "Steps between checkpoints.")
 flags.DEFINE_integer("log_every", 50, "Steps between TensorBoard scalar writes.")
 flags.DEFINE_integer(
-    "sample_every", 0, "Steps between sample grids (0: at the end of each epoch only)."
+    "sample_every", 0, "Steps between sample grids (0: at the end of each epoch only; -1: none)."
 )
 flags.DEFINE_enum(
     "strategy",
@@ -147,8 +147,10 @@ def check_flags():
         value = getattr(FLAGS, name)
         if value is not None and value < 1:
             raise ConfigError(f"--{name} must be >= 1, got {value}.")
-    if FLAGS.sample_every < 0:
-        raise ConfigError(f"--sample_every must be >= 0 (0: once per epoch), got {FLAGS.sample_every}.")
+    if FLAGS.sample_every < -1:
+        raise ConfigError(
+            f"--sample_every must be >= 0 (0: once per epoch) or -1 (no grids), got {FLAGS.sample_every}."
+        )
     for name in ("d_learning_rate", "g_learning_rate", "learning_rate"):
         value = getattr(FLAGS, name)
         if value is not None and not value > 0:
