@@ -40,6 +40,7 @@ def main():
     parser.add_argument("--test_images", type=int, default=None,
                         help="score the first N test images at each point before the last (default: all); "
                         "the last point is always scored on the whole test split")
+    parser.add_argument("--grid_images", type=int, default=16, help="samples drawn at the end (samples.png)")
     parser.add_argument("--output", default=None)
     args = parser.parse_args()
 
@@ -57,6 +58,7 @@ def main():
             sys.executable, os.path.join(REPO, "recipes", "pixelrnn.py"), f"--preset={args.preset}",
             f"--data_dir={args.data_dir}", f"--epochs={epoch}", f"--steps_per_epoch={args.steps_per_epoch}",
             f"--logdir={logdir}", f"--export_dir={export_dir}", "--verbose=2",
+            "--sample_every=-1",  # no per-epoch grid (minutes of sampling); one at the end below
         ]
         subprocess.run(command, check=True)
         metadata = load_metadata(export_dir)
@@ -71,6 +73,24 @@ def main():
         print(f"{args.preset}: step {rows[-1]['step']:6d}  {rows[-1]['seconds']:7.0f} s  "
               f"test {scores[unit]:.3f} {unit}", flush=True)
 
+    # One sample grid from the final export's SavedModel (the whole
+    # pixel-by-pixel loop in one call), saved beside it.
+    import time
+
+    import numpy as np
+    import tensorflow as tf
+
+    from zoo.training.callbacks import image_grid, save_png
+
+    sample = tf.saved_model.load(os.path.join(export_dir, "saved_model")).signatures["sample"]
+    started = time.perf_counter()
+    values = sample(num_images=tf.constant(args.grid_images), seed=tf.constant(0))["values"].numpy()
+    grid_seconds = time.perf_counter() - started
+    levels = scores["levels"]
+    save_png(os.path.join(export_dir, "samples.png"),
+             image_grid((values.astype(np.float32) * (255.0 / (levels - 1))).round().astype(np.uint8)))
+    print(f"{args.grid_images} samples in {grid_seconds:.0f} s -> {export_dir}/samples.png")
+
     paper = PAPER.get(args.preset)
     last = rows[-1]["test_" + unit]
     print(f"\n| step | training seconds | test {unit} | test images |\n|---:|---:|---:|---:|")
@@ -82,6 +102,7 @@ def main():
     with open(output, "w") as f:
         json.dump({"command": "python " + " ".join(sys.argv), "preset": args.preset, "unit": unit,
                    "paper": paper, "batch_size": metadata["batch_size"], "hardware": metadata.get("hardware"),
+                   "grid_images": args.grid_images, "grid_seconds": round(grid_seconds, 1),
                    "rows": rows}, f, indent=2)
     print(f"wrote {output}")
 
