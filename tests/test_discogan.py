@@ -78,6 +78,15 @@ def test_the_curriculum_ends_after_10000_iterations():
     assert model.train_on_batch(grouped(), return_dict=True)["rate"] == pytest.approx(0.01)
 
 
+def test_the_no_curriculum_preset_weighs_reconstruction_half_from_the_start():
+    from zoo.models.discogan import DiscoGAN
+
+    model = DiscoGAN.from_preset("discogan_emoji_no_curriculum")
+    assert model.curriculum_iterations == 0
+    assert float(model.reconstruction_rate(0)) == pytest.approx(0.5)
+    assert float(DiscoGAN.from_preset("discogan_emoji").reconstruction_rate(0)) == pytest.approx(0.01)
+
+
 def test_two_replicas_match_one_device():
     # Batch norm synchronised, feature-matching means over the global batch.
     assert_replicas_match(
