@@ -34,7 +34,7 @@ def main():
     parser.add_argument("--preset", default="pixelcnn_mnist")
     parser.add_argument("--epochs", type=int, default=6, help="points on the curve (one per epoch)")
     parser.add_argument("--steps_per_epoch", type=int, default=300)
-    parser.add_argument("--data_dir", default=os.path.join(REPO, "..", "shared", "datasets"))
+    parser.add_argument("--data_dir", default="../shared/datasets", help="relative paths are from the repository root")
     parser.add_argument("--logdir", default=None, help="default: runs/<preset>")
     parser.add_argument("--export_dir", default=None, help="default: savedmodels/<preset>")
     parser.add_argument("--test_images", type=int, default=None,
@@ -48,22 +48,27 @@ def main():
     from zoo.export import load_metadata
     import zoo
 
-    logdir = args.logdir or os.path.join(REPO, "runs", args.preset)
-    export_dir = args.export_dir or os.path.join(REPO, "savedmodels", args.preset)
+    # Paths as given go into the recipe's command line (run from the
+    # repository root, so that the export records a command a user can
+    # type there); this process reads them from the root too.
+    logdir = args.logdir or f"runs/{args.preset}"
+    export_arg = args.export_dir or f"savedmodels/{args.preset}"
+    export_dir = os.path.join(REPO, export_arg)
+    data_dir = os.path.join(REPO, args.data_dir)
     output = args.output or os.path.join(HERE, "results", f"pixelrnn_nll_{args.preset}.json")
     dataset = zoo.get("pixelrnn").preset_config(args.preset)["training"]["dataset"]
     rows = []
     for epoch in range(1, args.epochs + 1):
         command = [
-            sys.executable, os.path.join(REPO, "recipes", "pixelrnn.py"), f"--preset={args.preset}",
+            sys.executable, os.path.join("recipes", "pixelrnn.py"), f"--preset={args.preset}",
             f"--data_dir={args.data_dir}", f"--epochs={epoch}", f"--steps_per_epoch={args.steps_per_epoch}",
-            f"--logdir={logdir}", f"--export_dir={export_dir}", "--verbose=2",
+            f"--logdir={logdir}", f"--export_dir={export_arg}", "--verbose=2",
             "--sample_every=-1",  # no per-epoch grid (minutes of sampling); one at the end below
         ]
-        subprocess.run(command, check=True)
+        subprocess.run(command, check=True, cwd=REPO)  # the recorded command reads as a user types it
         metadata = load_metadata(export_dir)
         last = epoch == args.epochs
-        scores = evaluate_likelihood(export_dir, dataset, args.data_dir, "test",
+        scores = evaluate_likelihood(export_dir, dataset, data_dir, "test",
                                      num_images=None if last else args.test_images)
         unit = "nats_per_image" if scores["levels"] == 2 else "bits_per_dim"
         rows.append({
@@ -72,6 +77,15 @@ def main():
         })
         print(f"{args.preset}: step {rows[-1]['step']:6d}  {rows[-1]['seconds']:7.0f} s  "
               f"test {scores[unit]:.3f} {unit}", flush=True)
+
+    # The last (whole test split) scores, as `zoo.evaluate --likelihood`
+    # writes them, for the export's model card.
+    scores["model"] = export_arg
+    scores["command"] = (f"python -m zoo.evaluate --likelihood {export_arg} "
+                         f"--dataset {dataset} --data_dir {args.data_dir}")
+    scores["training_command"] = metadata["command"]
+    with open(os.path.join(export_dir, "scores.json"), "w") as f:
+        json.dump(scores, f, indent=2)
 
     # One sample grid from the final export's SavedModel (the whole
     # pixel-by-pixel loop in one call), saved beside it.

@@ -31,10 +31,13 @@ PAPERS = {
     "pix2pix": "Isola et al. 2017, *Image-to-Image Translation with Conditional Adversarial Networks*",
     "cyclegan": "Zhu et al. 2017, *Unpaired Image-to-Image Translation using Cycle-Consistent Adversarial Networks*",
     "discogan": "Kim et al. 2017, *Learning to Discover Cross-Domain Relations with GANs*",
+    "pixelrnn": "van den Oord et al. 2016, *Pixel Recurrent Neural Networks*",
 }
 
 # Score keys as shown, in order, with how to format them.
 SCORES = [
+    ("nats_per_image", "test NLL (nats/image, lower is better)", "{:.2f}"),
+    ("bits_per_dim", "test NLL (bits/dim, lower is better)", "{:.4f}"),
     ("psnr", "PSNR (dB, higher is better)", "{:.2f}"),
     ("ssim", "SSIM (higher is better)", "{:.4f}"),
     ("fid", "FID (lower is better)", "{:.2f}"),
@@ -57,6 +60,13 @@ def _value(scores, key, fmt):
 def _signatures(metadata):
     kind = (metadata.get("condition") or {}).get("kind", "none")
     shape = "x".join(str(d) for d in metadata.get("image_shape", []))
+    if "levels" in metadata:  # a likelihood model (PixelRNN)
+        return (
+            f"`log_prob` (int `images` `[batch, {shape}]` in [0, {metadata['levels']}) -> `log_prob` "
+            "in nats, `bits_per_dim`), `sample` (`num_images`, `seed` -> `values`, `images`, "
+            "`images_uint8`: the whole pixel-by-pixel loop), `complete` (`images`, `rows`, `seed`: "
+            "the rows below the first `rows` sampled)"
+        )
     if metadata.get("directions"):
         return (
             f"`serving_default` and `a_to_b` (A -> B), `b_to_a` (B -> A): `images` float32 "
@@ -100,7 +110,8 @@ def write_card(export_dir, scores=(), baselines=(), grid=None, title=None, notes
     lines += [
         "## Files", "",
         "| file | what |", "|---|---|",
-        f"| `generator.keras` | `import zoo; keras.models.load_model(...)`: the trained generator "
+        f"| `generator.keras` | `import zoo; keras.models.load_model(...)`: the trained "
+        f"{'network (images -> logits)' if 'levels' in metadata else 'generator'} "
         f"(inputs {', '.join('`' + i + '`' for i in metadata.get('inputs', []))}) |",
         f"| `saved_model/` | TF SavedModel, loads without the zoo: {_signatures(metadata)} |",
         "| `metadata.json` | architecture, preset, shapes, step, the training command, hardware |",
