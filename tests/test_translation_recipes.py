@@ -9,7 +9,7 @@ import tensorflow as tf
 from PIL import Image
 
 from conftest import shared_path
-from test_recipe import run_recipe
+from test_recipe import REPO, run_recipe
 from zoo import cards, evaluate
 from zoo.data import translation
 
@@ -93,3 +93,36 @@ def test_bad_image_to_image_folders_are_one_line(tmp_path, datasets_dir):
     code, _, stderr = run_recipe(*common[1:], f"--dataset={folder}", script="pix2pix")
     last = stderr.strip().splitlines()[-1]
     assert code == 2 and "is not paired" in last, last
+
+
+@pytest.mark.parametrize("name, dataset", [
+    ("pix2pix_emoji", "emoji:openmoji_black,openmoji_color"),
+    ("cyclegan_emoji", "emoji:google,twitter"),
+    ("discogan_emoji", "emoji:google,twitter"),
+])
+def test_shipped_translators_serve_what_load_model_computes(name, dataset):
+    # The pretrained image-to-image models: zoo.load by name gives the A -> B
+    # generator, and the SavedModel (no zoo needed) computes the same
+    # images on real held-out emoji, in each direction it serves.
+    import zoo
+
+    folder = REPO / "savedmodels" / name
+    data = translation.load_translation(dataset, "test", shared_path("datasets"))
+    source = data.a.images[:3].astype(np.float32) / 127.5 - 1
+    served = tf.saved_model.load(str(folder / "saved_model")).signatures
+    generator = zoo.load(name)
+    expected = generator(source, training=False)
+    np.testing.assert_allclose(served["serving_default"](images=tf.constant(source))["images"], expected, atol=1e-4)
+    two_way = (folder / "generator_ba.keras").exists()
+    from_uint8 = served["a_to_b_uint8" if two_way else "serving_default_uint8"]
+    uint8 = from_uint8(images=tf.constant(data.a.images[:3]))["images_uint8"]
+    assert uint8.dtype == tf.uint8 and uint8.shape == data.a.images[:3].shape
+    if two_way:
+        import keras
+
+        back = keras.models.load_model(folder / "generator_ba.keras")
+        target = data.b.images[:3].astype(np.float32) / 127.5 - 1
+        np.testing.assert_allclose(served["b_to_a"](images=tf.constant(target))["images"],
+                                   back(target, training=False), atol=1e-4)
+    scores = json.loads((folder / "scores.json").read_text())
+    assert scores["training_command"] == json.loads((folder / "metadata.json").read_text())["command"]
