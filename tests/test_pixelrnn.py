@@ -270,3 +270,15 @@ def test_each_variant_trains_from_the_recipe_and_exports(tmp_path):
         assert not (out / "run" / "samples").exists()
     code, _, stderr = run_recipe(f"--data_dir={mnist}", "--sample_every=-2", script="pixelrnn")
     assert code == 2 and stderr.strip().splitlines()[-1].startswith("error: --sample_every must be >= 0")
+
+
+def test_a_preset_built_with_its_pretrained_network_scores_as_its_saved_model():
+    # PixelRNN.from_preset(..., pretrained=True) loads the shipped network:
+    # its exact likelihood is the SavedModel's.
+    from conftest import REPO
+
+    model = PixelRNN.from_preset("pixelcnn_mnist", pretrained=True)
+    images = values(3, (28, 28, 1), seed=4)
+    served = tf.saved_model.load(str(REPO / "savedmodels" / "pixelcnn_mnist" / "saved_model"))
+    expected = served.signatures["log_prob"](images=tf.constant(images))["log_prob"].numpy()
+    np.testing.assert_allclose(model.log_prob(images), expected, rtol=1e-5)

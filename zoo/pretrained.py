@@ -62,10 +62,12 @@ def pretrained():
 def load_into(model, name):
     """Copy the trained generator(s) of pretrained model ``name`` into
     ``model`` (built from the same preset): ``generator`` (and its moving
-    average), and ``generator_ba`` of a two-way model. The discriminators
+    average), and ``generator_ba`` of a two-way model; a model without a
+    generator (PixelRNN) gets its exported network. The discriminators
     start fresh: the zoo ships generators."""
     trained = load(name)
-    targets = [model.generator] + ([model.ema_generator] if getattr(model, "ema_generator", None) else [])
+    main = model.generator if hasattr(model, "generator") else model.export_network
+    targets = [main] + ([model.ema_generator] if getattr(model, "ema_generator", None) else [])
     pairs = [(trained, target) for target in targets]
     second = Path(pretrained()[name]["path"]) / "generator_ba.keras"
     if hasattr(model, "generator_ba") and second.is_file():
