@@ -135,20 +135,21 @@ def write_card(export_dir, scores=(), baselines=(), grid=None, title=None, notes
         lines += [", ".join(facts) + ".", ""]
     if grid:
         lines += [f"![samples]({grid})", ""]
+    # Each JSON file read once: its scores make rows, its commands the list below.
+    score_results = [json.loads(Path(path).read_text()) for path in scores]
+    baseline_results = [(label, json.loads(Path(path).read_text())) for label, path in baselines]
     rows = []
-    for path in scores:
-        result = json.loads(Path(path).read_text())
+    for result in score_results:
         # A two-way model is scored once per direction: say which.
         direction = result.get("direction")
         which = f" {direction.replace('_', ' ')}" if direction in ("a_to_b", "b_to_a") else ""
         rows.append((f"**{name}**{which}", result))
         if "baseline_identity" in result:
             rows.append((f"identity{which} (the source unchanged)", result["baseline_identity"]))
-    for label, path in baselines:
-        rows.append((label, json.loads(Path(path).read_text())))
+    rows += baseline_results
     if rows:
         keys = [(k, label, fmt) for k, label, fmt in SCORES if any(k in r for _, r in rows)]
-        first = json.loads(Path(scores[0]).read_text()) if scores else {}
+        first = score_results[0] if score_results else {}
         count = first.get("num_images") or first.get("num_samples")
         split = first.get("split") or first.get("real_split") or "test"
         lines += [
@@ -161,12 +162,11 @@ def write_card(export_dir, scores=(), baselines=(), grid=None, title=None, notes
         for label, result in rows:
             lines.append(f"| {label} | " + " | ".join(_value(result, k, fmt) for k, _, fmt in keys) + " |")
         lines += ["", "Each number comes from:", ""]
-        for path in scores:
-            command = json.loads(Path(path).read_text()).get("command")
+        for result in score_results:
+            command = result.get("command")
             if command:
                 lines += ["```bash", command, "```", ""]
-        for label, path in baselines:
-            result = json.loads(Path(path).read_text())
+        for label, result in baseline_results:
             commands = [c for c in (result.get("training_command"), result.get("command")) if c]
             if commands:
                 lines += [f"{label}, trained and scored with:", "", "```bash", *commands, "```", ""]

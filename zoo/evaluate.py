@@ -292,8 +292,11 @@ def _run(args) -> dict:
 def _training_command(export_dir: str) -> str | None:
     """The command that trained an export (its ``metadata.json``), so that a
     scores file says how to reproduce the model it scores too."""
-    path = Path(export_dir) / "metadata.json"
-    return json.loads(path.read_text()).get("command") if path.exists() else None
+    from zoo.export import load_metadata
+
+    if not (Path(export_dir) / "metadata.json").exists():
+        return None
+    return load_metadata(export_dir).get("command")
 
 
 def _report(result: dict, output: str | None) -> None:
