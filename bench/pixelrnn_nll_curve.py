@@ -67,9 +67,9 @@ def main():
         ]
         subprocess.run(command, check=True, cwd=REPO)  # the recorded command reads as a user types it
         metadata = load_metadata(export_dir)
-        last = epoch == args.epochs
+        final_point = epoch == args.epochs
         scores = evaluate_likelihood(export_dir, dataset, data_dir, "test",
-                                     num_images=None if last else args.test_images)
+                                     num_images=None if final_point else args.test_images)
         unit = "nats_per_image" if scores["levels"] == 2 else "bits_per_dim"
         rows.append({
             "epoch": epoch, "step": epoch * args.steps_per_epoch, "seconds": metadata["seconds_total"],
@@ -106,12 +106,12 @@ def main():
     print(f"{args.grid_images} samples in {grid_seconds:.0f} s -> {export_dir}/samples.png")
 
     paper = PAPER.get(args.preset)
-    last = rows[-1]["test_" + unit]
+    final_nll = rows[-1]["test_" + unit]
     print(f"\n| step | training seconds | test {unit} | test images |\n|---:|---:|---:|---:|")
     for row in rows:
         print(f"| {row['step']} | {row['seconds']:.0f} | {row['test_' + unit]:.3f} | {row['test_images']} |")
     if paper:
-        print(f"paper: {paper} ({unit}); gap {last - paper:+.3f}")
+        print(f"paper: {paper} ({unit}); gap {final_nll - paper:+.3f}")
     os.makedirs(os.path.dirname(output), exist_ok=True)
     with open(output, "w") as f:
         json.dump({"command": "python " + " ".join(sys.argv), "preset": args.preset, "unit": unit,
