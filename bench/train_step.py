@@ -32,8 +32,10 @@ Rows:
   the zoo.
 * ``zoo fit, oneDNN off``: TensorFlow's default on CPUs without AVX-512.
 * one ``zoo fit`` row per other registered architecture (its ``*_mnist``
-  preset, or its first: the image-to-image models' 64x64 emoji), at its
-  preset's batch size (64 for the MNIST ones).
+  preset, or its first: the image-to-image models' 64x64 emoji, SRGAN's
+  96x96 photo crops), at its preset's batch size (64 for the MNIST ones);
+  one per training phase for a phased preset (SRGAN: the SRResNet phase,
+  the GAN phase).
 
 Each measurement times the steady state: ``--warmup`` steps (tracing and the
 first executions), then ``--steps`` timed steps, all in one ``fit`` call (a
@@ -173,6 +175,10 @@ def _stream(model, config, batch_size):
         values = np.random.default_rng(0).integers(0, model.levels, (batch_size,) + model.image_shape)
         values = tf.constant(values.astype("int32"))
         return tf.data.Dataset.from_tensors((values, values)).repeat()
+    if getattr(model, "data_kind", None) == "super_resolution":  # (high-res crop, its x4 downsampled copy)
+        from zoo.data.super_resolution import downsample
+
+        return _real_batches(batch_size, model.crop_shape).map(lambda x: (x, downsample(x, model.scale)))
     group = model.real_batches_per_step
     batches = _real_batches(batch_size, config["image_shape"], group)
     if model.condition.kind == "class":
@@ -208,8 +214,13 @@ def _fit_window(model, stream, steps, warmup):
     return stamps["end"] - stamps["start"]
 
 
-def worker_fit(architecture, preset, batch_size, jit_compile, steps, warmup):
+def worker_fit(architecture, preset, batch_size, jit_compile, steps, warmup, phase=None):
     model, config = _zoo_model(architecture, preset, jit_compile)
+    if phase is not None:  # a phased preset's phase (SRGAN: srresnet, srgan)
+        from zoo.core.phases import from_config
+
+        phases = {p.name: p for p in from_config(config["training"]["phases"], batch_size)}
+        model.enter_phase(phases[phase], 0)
     seconds = _fit_window(model, _stream(model, config, batch_size), steps, warmup)
     return {"images_per_second": batch_size * steps / seconds, "flops_per_example": _flops(model)}
 
@@ -296,7 +307,8 @@ def run_worker(args):
     if args.worker == "matmul":
         result = worker_matmul()
     elif args.worker == "fit":
-        result = worker_fit(args.architecture, args.preset, args.batch_size, args.jit, args.steps, args.warmup)
+        result = worker_fit(args.architecture, args.preset, args.batch_size, args.jit, args.steps, args.warmup,
+                            args.phase)
     else:
         result = worker_compare(args.batch_size, args.steps, args.warmup, args.windows)
     print("RESULT " + json.dumps(result))
@@ -360,11 +372,15 @@ def plan(quick, steps_override, warmup, only=None):
 
         for name, preset in other_architectures(only):
             batch = 64 if preset.endswith("_mnist") else zoo.get(name).preset_config(preset)["training"]["batch_size"]
-            rows.append((name, preset, batch, "zoo fit", {
+            kwargs = {
                 "worker": "fit", "architecture": name, "preset": preset, "batch_size": batch,
                 "steps": steps_override or max(10, 2560 // batch) if preset.endswith("_mnist") else steps_override or 10,
                 "warmup": warmup,
-            }))
+            }
+            phases = zoo.get(name).preset_config(preset)["training"].get("phases")
+            for phase in [p["name"] for p in phases] if phases else [None]:
+                mode = f"zoo fit, {phase} phase" if phase else "zoo fit"
+                rows.append((name, preset, batch, mode, {**kwargs, "phase": phase}))
     return rows
 
 
@@ -375,6 +391,7 @@ def main():
     parser.add_argument("--preset", default="dcgan_mnist")
     parser.add_argument("--batch_size", type=int, default=64)
     parser.add_argument("--jit", action="store_true")
+    parser.add_argument("--phase", help="the named training phase of a phased preset to time (SRGAN: srresnet, srgan)")
     parser.add_argument("--steps", type=int, default=None, help="timed steps per measurement")
     parser.add_argument("--warmup", type=int, default=5, help="untimed steps before the window")
     parser.add_argument("--repeats", type=int, default=5, help="rounds: alternating measurements per row")

@@ -32,6 +32,7 @@ PAPERS = {
     "cyclegan": "Zhu et al. 2017, *Unpaired Image-to-Image Translation using Cycle-Consistent Adversarial Networks*",
     "discogan": "Kim et al. 2017, *Learning to Discover Cross-Domain Relations with GANs*",
     "pixelrnn": "van den Oord et al. 2016, *Pixel Recurrent Neural Networks*",
+    "srgan": "Ledig et al. 2017, *Photo-Realistic Single Image Super-Resolution Using a GAN*",
 }
 
 # Score keys as shown, in order, with how to format them.
@@ -147,6 +148,10 @@ def write_card(export_dir, scores=(), baselines=(), grid=None, title=None, notes
         if "baseline_identity" in result:
             rows.append((f"identity{which} (the source unchanged)", result["baseline_identity"]))
     rows += baseline_results
+    for result in score_results:
+        if "scores" in result and "scale" in result:
+            lines += _super_resolution_scores(result)
+            rows = []
     if rows:
         keys = [(k, label, fmt) for k, label, fmt in SCORES if any(k in r for _, r in rows)]
         first = score_results[0] if score_results else {}
@@ -175,6 +180,32 @@ def write_card(export_dir, scores=(), baselines=(), grid=None, title=None, notes
     text = "\n".join(lines)
     (export_dir / "README.md").write_text(text)
     return text
+
+
+def _super_resolution_scores(result):
+    """The card's section for ``zoo.evaluate --super_resolution`` scores:
+    the per-image table, the montage and the commands behind them."""
+    from zoo.evaluate import super_resolution_table
+
+    lines = [
+        "## Scores", "",
+        f"x{result['scale']} on the {result['split']} images of {result['dataset']} "
+        f"(whole images, {len(result['images'])}): PSNR (dB) / SSIM, higher is better. "
+        f"{result['protocol']}.", "",
+        super_resolution_table(result), "",
+    ]
+    if result.get("montage"):
+        methods = list(result["scores"])
+        lines += [
+            f"Centre crops, left to right: {', '.join(methods)}, original "
+            f"(`{Path(result['montage']).name}`):", "",
+            f"![montage]({Path(result['montage']).name})", "",
+        ]
+    lines += ["Scored with:", "", "```bash", result["command"], "```", ""]
+    for export, command in (result.get("training_commands") or {}).items():
+        if command:
+            lines += [f"`{export}` was trained with:", "", "```bash", command, "```", ""]
+    return lines
 
 
 def main(argv=None):

@@ -24,6 +24,13 @@ classifier where one is shipped):
   (needs the official TF graph, i.e. a network, once);
 * classifier: ``classifier_fid``, ``classifier_score_mean``/``_std``.
 
+With ``--super_resolution EXPORT[,EXPORT...]`` it scores x4 upscalers on the
+held-out images of ``--dataset`` (``photos``: the five evaluation
+photographs) as SR papers do: PSNR/SSIM on the luma with a ``scale``-pixel
+border removed, per image and the mean, bicubic interpolation beside them
+(``zoo.metrics.super_resolution``); ``--montage`` writes centre crops of every
+method side by side.
+
 Real-data features are cached (``zoo.metrics.real_stats``). Results are
 printed and, with ``--output``, written as JSON.
 """
@@ -210,6 +217,56 @@ def evaluate_likelihood(model: str, dataset: str, data_dir: str | None, split: s
     }
 
 
+def evaluate_super_resolution(exports: list[str], dataset: str, data_dir: str | None,
+                              split: str = "test", montage: str | None = None,
+                              num_images: int | None = None) -> dict:
+    """PSNR/SSIM (luma, border removed) of each exported upscaler (its
+    SavedModel's ``serving_default``, no zoo needed) and of bicubic
+    interpolation on the whole images of ``split``."""
+    import numpy as np
+    import tensorflow as tf
+
+    from zoo.data import super_resolution as sr
+    from zoo.export import load_metadata
+    from zoo.metrics.super_resolution import crop_montage, score_super_resolution
+
+    started = time.time()
+    scales = set()
+    methods = {}
+    for export in exports:
+        if not (Path(export) / "metadata.json").is_file():
+            raise ConfigError(f"no export at {export} (no metadata.json): pass folders written by a recipe")
+        metadata = load_metadata(export)
+        if "scale" not in metadata:
+            raise ConfigError(f"{export} is not a super-resolution model (no 'scale' in its metadata.json)")
+        scales.add(int(metadata["scale"]))
+        signature = tf.saved_model.load(str(Path(export) / "saved_model")).signatures["serving_default"]
+        methods[Path(export).name] = (
+            lambda low, signature=signature: signature(images=tf.constant(low, tf.float32))["images"].numpy()
+        )
+    if len(scales) != 1:
+        raise ConfigError(f"the upscalers compared must share one scale; got {sorted(scales)}")
+    scale = scales.pop()
+    images = sr.load_high_resolution(dataset, split, data_dir)
+    if num_images:
+        images.images, images.names = images.images[:num_images], images.names[:num_images]
+    pairs = sr.evaluation_pairs(images, scale)
+    methods = {"bicubic": lambda low: sr.bicubic_upscale(low, scale), **methods}
+    scores, outputs = score_super_resolution(methods, pairs, scale)
+    if montage:
+        from PIL import Image
+
+        Path(montage).parent.mkdir(parents=True, exist_ok=True)
+        Image.fromarray(crop_montage(outputs, pairs)).save(montage)
+    return {
+        "exports": exports, "dataset": dataset, "split": split, "scale": scale, "border": scale,
+        "images": [name for name, _, _ in pairs],
+        "protocol": "PSNR/SSIM on the BT.601 luma (float, [16, 235]), border of scale pixels removed; "
+                    "inputs: bicubic-antialiased downsampling quantised to 8 bits",
+        "scores": scores, "montage": montage, "seconds": round(time.time() - started, 1),
+    }
+
+
 def _parse_args(argv):
     parser = argparse.ArgumentParser(prog="python -m zoo.evaluate", description=__doc__.split("\n")[0])
     source = parser.add_mutually_exclusive_group(required=True)
@@ -222,6 +279,10 @@ def _parse_args(argv):
     source.add_argument("--translator",
                         help="export folder of an image-to-image model: scores its translations "
                              "of --real_split against the true targets (PSNR, SSIM, FID, KID)")
+    source.add_argument("--super_resolution", metavar="EXPORT[,EXPORT...]",
+                        help="export folders of super-resolution models (SRGAN, SRResNet): PSNR/SSIM "
+                             "on the luma of --real_split's whole images, bicubic beside them")
+    parser.add_argument("--montage", help="with --super_resolution: write centre crops of every method here (PNG)")
     parser.add_argument("--direction", choices=["a_to_b", "b_to_a"],
                         help="which way a two-way translator runs (default: its serving_default, A -> B)")
     parser.add_argument("--degradation", choices=["grayscale", "mask"],
@@ -260,6 +321,15 @@ def main(argv=None) -> dict:
 
 
 def _run(args) -> dict:
+    if args.super_resolution:
+        exports = [e for e in args.super_resolution.split(",") if e]
+        result = evaluate_super_resolution(exports, args.dataset, args.data_dir, args.real_split,
+                                           args.montage, args.num_images)
+        result["command"] = args.command
+        result["training_commands"] = {e: _training_command(e) for e in exports}
+        print(super_resolution_table(result))
+        _report({k: v for k, v in result.items() if k != "scores"}, args.output, full=result)
+        return result
     if args.likelihood:
         result = evaluate_likelihood(args.likelihood, args.dataset, args.data_dir, args.real_split,
                                      args.batch_size, args.num_images)
@@ -299,13 +369,28 @@ def _training_command(export_dir: str) -> str | None:
     return load_metadata(export_dir).get("command")
 
 
-def _report(result: dict, output: str | None) -> None:
-    """Print the scores and, with ``output``, write them as JSON."""
+def super_resolution_table(result: dict) -> str:
+    """A Markdown table of ``evaluate_super_resolution``'s scores: one row
+    per image and the mean, PSNR / SSIM per method."""
+    scores = result["scores"]
+    methods = list(scores)
+    lines = ["| image | " + " | ".join(methods) + " |", "|---|" + "---|" * len(methods)]
+    for image in result["images"]:
+        cells = [f"{scores[m]['per_image'][image]['psnr']:.2f} / {scores[m]['per_image'][image]['ssim']:.4f}"
+                 for m in methods]
+        lines.append(f"| {image} | " + " | ".join(cells) + " |")
+    means = [f"**{scores[m]['psnr']:.2f} / {scores[m]['ssim']:.4f}**" for m in methods]
+    lines.append("| mean | " + " | ".join(means) + " |")
+    return "\n".join(lines)
+
+
+def _report(result: dict, output: str | None, full: dict | None = None) -> None:
+    """Print the scores and, with ``output``, write them (or ``full``) as JSON."""
     for key, value in result.items():
         print(f"{key:>24}: {value:.6g}" if isinstance(value, float) else f"{key:>24}: {value}")
     if output:
         Path(output).parent.mkdir(parents=True, exist_ok=True)
-        Path(output).write_text(json.dumps(result, indent=2) + "\n")
+        Path(output).write_text(json.dumps(full or result, indent=2) + "\n")
 
 
 if __name__ == "__main__":

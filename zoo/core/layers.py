@@ -9,6 +9,8 @@
   it is to the other examples of the batch (Salimans et al. 2016).
 * ``Dropout``: dropout whose masks are checkpointed and whose replicas
   together draw the one-device mask.
+* ``ReflectionPadding2D``: padding that mirrors the image at its border.
+* ``PixelShuffle``: sub-pixel upsampling (depth to space).
 """
 
 import keras
@@ -346,6 +348,41 @@ class ReflectionPadding2D(keras.layers.Layer):
 
     def get_config(self):
         return {**super().get_config(), "padding": self.padding}
+
+
+@keras.saving.register_keras_serializable(package="zoo")
+class PixelShuffle(keras.layers.Layer):
+    """Sub-pixel upsampling (Shi et al. 2016, "Real-Time Single Image and
+    Video Super-Resolution Using an Efficient Sub-Pixel Convolutional Neural
+    Network"): ``[batch, H, W, C * r^2]`` -> ``[batch, H * r, W * r, C]``,
+    each group of ``r^2`` channels laid out as an ``r x r`` block of pixels
+    (TensorFlow's ``depth_to_space``). SRGAN's generator upsamples with it.
+
+    Args:
+        factor: ``r``.
+    """
+
+    def __init__(self, factor=2, **kwargs):
+        super().__init__(**kwargs)
+        self.factor = int(factor)
+        if self.factor < 2:
+            raise ConfigError(f"PixelShuffle's factor must be >= 2, got {factor}.")
+
+    def call(self, inputs):
+        return tf.nn.depth_to_space(inputs, self.factor)
+
+    def compute_output_shape(self, input_shape):
+        batch, height, width, channels = input_shape
+        r = self.factor
+        if channels is not None and channels % (r * r):
+            raise ConfigError(
+                f"PixelShuffle x{r} needs channels divisible by {r * r}; got {channels}."
+            )
+        grow = lambda d: None if d is None else d * r  # noqa: E731
+        return (batch, grow(height), grow(width), None if channels is None else channels // (r * r))
+
+    def get_config(self):
+        return {**super().get_config(), "factor": self.factor}
 
 
 def instance_norm(name=None, affine=True):

@@ -73,17 +73,43 @@ def ssim(predictions, targets):
     computed in float64 (a float32 implementation loses ~1e-4 to
     cancellation in ``E[x^2] - E[x]^2``)."""
     predictions, targets = _check_pair(predictions, targets)
+    return ssim_float(predictions, targets)
+
+
+def ssim_float(predictions, targets, data_range=255.0):
+    """``ssim`` of float images ``[N, H, W, C]`` on a scale of
+    ``data_range`` (255: uint8 levels; the luma of ``y_channel`` is on it
+    too), float64 ``[N]``."""
+    predictions, targets = np.asarray(predictions), np.asarray(targets)
+    if predictions.shape != targets.shape or predictions.ndim != 4:
+        raise ConfigError(
+            f"SSIM compares images of one shape [N, H, W, C]; got {predictions.shape} and {targets.shape}"
+        )
     if min(predictions.shape[1:3]) < 11:
         raise ConfigError(f"SSIM's 11x11 window needs images of at least 11x11; got {predictions.shape[1:3]}")
     x, y = predictions.astype(np.float64), targets.astype(np.float64)
     window = _gaussian_window()
-    c1, c2 = (0.01 * 255.0) ** 2, (0.03 * 255.0) ** 2
+    c1, c2 = (0.01 * data_range) ** 2, (0.03 * data_range) ** 2
     mu_x, mu_y = _filter_valid(x, window), _filter_valid(y, window)
     var_x = _filter_valid(x * x, window) - mu_x**2
     var_y = _filter_valid(y * y, window) - mu_y**2
     cov = _filter_valid(x * y, window) - mu_x * mu_y
     index = ((2 * mu_x * mu_y + c1) * (2 * cov + c2)) / ((mu_x**2 + mu_y**2 + c1) * (var_x + var_y + c2))
     return index.reshape(len(index), -1).mean(axis=1)
+
+
+def psnr_float(predictions, targets, data_range=255.0):
+    """``psnr`` of float images ``[N, H, W, C]`` on a scale of ``data_range``,
+    dB, float64 ``[N]`` (capped at ``MAX_PSNR``)."""
+    predictions, targets = np.asarray(predictions, np.float64), np.asarray(targets, np.float64)
+    if predictions.shape != targets.shape or predictions.ndim != 4:
+        raise ConfigError(
+            f"PSNR compares images of one shape [N, H, W, C]; got {predictions.shape} and {targets.shape}"
+        )
+    mse = np.mean(np.square(predictions - targets).reshape(len(predictions), -1), axis=1)
+    with np.errstate(divide="ignore"):
+        values = 10.0 * np.log10(data_range**2 / mse)
+    return np.minimum(values, MAX_PSNR)
 
 
 def y_channel(images):

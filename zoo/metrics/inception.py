@@ -142,26 +142,58 @@ def build_fid_inception(with_logits: bool = False) -> keras.Model:
       float32 [N, 2048], or to ``{"pool3": [N, 2048], "logits": [N, 1008]}``.
     """
     images = keras.Input((INPUT_SIZE, INPUT_SIZE, 3), name="images")
-    x = _conv(images, "conv", 32, 3, strides=2, padding="valid")  # 149
-    x = _conv(x, "conv_1", 32, 3, padding="valid")  # 147
-    x = _conv(x, "conv_2", 64, 3)  # 147
-    x = keras.layers.MaxPooling2D(3, strides=2, name="pool")(x)  # 73
-    x = _conv(x, "conv_3", 80, 1)
-    x = _conv(x, "conv_4", 192, 3, padding="valid")  # 71
-    x = keras.layers.MaxPooling2D(3, strides=2, name="pool_1")(x)  # 35
-    x = _block_a(x, "mixed", 32)
-    x = _block_a(x, "mixed_1", 64)
-    x = _block_a(x, "mixed_2", 64)
-    x = _block_b(x, "mixed_3")  # 17
-    x = _block_c(x, "mixed_4", 128)
-    x = _block_c(x, "mixed_5", 160)
-    x = _block_c(x, "mixed_6", 160)
-    x = _block_c(x, "mixed_7", 192)
-    x = _block_d(x, "mixed_8")  # 8
-    x = _block_e(x, "mixed_9", pool="avg")
-    x = _block_e(x, "mixed_10", pool="max")
-    pool3 = keras.layers.GlobalAveragePooling2D(name="pool_3")(x)
+    pool3 = _trunk(images)
     if not with_logits:
         return keras.Model(images, pool3, name="fid_inception_v3")
     logits = keras.layers.Dense(NUM_LOGITS, name="softmax")(pool3)
     return keras.Model(images, {"pool3": pool3, "logits": logits}, name="fid_inception_v3")
+
+
+# Where build_fid_inception_features may stop, in order.
+FEATURE_LAYERS = (
+    "conv", "conv_1", "conv_2", "pool", "conv_3", "conv_4", "pool_1", "mixed", "mixed_1",
+    "mixed_2", "mixed_3", "mixed_4", "mixed_5", "mixed_6", "mixed_7", "mixed_8",
+    "mixed_9", "mixed_10",
+)
+
+
+def build_fid_inception_features(layer: str) -> keras.Model:
+    """The FID Inception cut after ``layer`` (one of ``FEATURE_LAYERS``), on
+    images of any size (untrained weights; the layer names are the full
+    network's, so ``zoo.metrics.inception_weights`` fills them): float32
+    ``[N, H, W, 3]`` in [-1, 1] -> the layer's feature map. SRGAN's offline
+    content loss reads it (``zoo.models.srgan``)."""
+    if layer not in FEATURE_LAYERS:
+        raise ValueError(f"Unknown FID Inception layer {layer!r}; use one of {', '.join(FEATURE_LAYERS)}.")
+    images = keras.Input((None, None, 3), name="images")
+    return keras.Model(images, _trunk(images, until=layer), name=f"fid_inception_{layer}")
+
+
+def _trunk(images, until=None):
+    """The network from ``images`` to pool3, or to the output of ``until``."""
+    steps = [
+        ("conv", lambda x: _conv(x, "conv", 32, 3, strides=2, padding="valid")),  # 149
+        ("conv_1", lambda x: _conv(x, "conv_1", 32, 3, padding="valid")),  # 147
+        ("conv_2", lambda x: _conv(x, "conv_2", 64, 3)),  # 147
+        ("pool", lambda x: keras.layers.MaxPooling2D(3, strides=2, name="pool")(x)),  # 73
+        ("conv_3", lambda x: _conv(x, "conv_3", 80, 1)),
+        ("conv_4", lambda x: _conv(x, "conv_4", 192, 3, padding="valid")),  # 71
+        ("pool_1", lambda x: keras.layers.MaxPooling2D(3, strides=2, name="pool_1")(x)),  # 35
+        ("mixed", lambda x: _block_a(x, "mixed", 32)),
+        ("mixed_1", lambda x: _block_a(x, "mixed_1", 64)),
+        ("mixed_2", lambda x: _block_a(x, "mixed_2", 64)),
+        ("mixed_3", lambda x: _block_b(x, "mixed_3")),  # 17
+        ("mixed_4", lambda x: _block_c(x, "mixed_4", 128)),
+        ("mixed_5", lambda x: _block_c(x, "mixed_5", 160)),
+        ("mixed_6", lambda x: _block_c(x, "mixed_6", 160)),
+        ("mixed_7", lambda x: _block_c(x, "mixed_7", 192)),
+        ("mixed_8", lambda x: _block_d(x, "mixed_8")),  # 8
+        ("mixed_9", lambda x: _block_e(x, "mixed_9", pool="avg")),
+        ("mixed_10", lambda x: _block_e(x, "mixed_10", pool="max")),
+    ]
+    x = images
+    for name, step in steps:
+        x = step(x)
+        if name == until:
+            return x
+    return keras.layers.GlobalAveragePooling2D(name="pool_3")(x)

@@ -155,3 +155,14 @@ def load_fid_inception(with_logits: bool = False, torchscript_path: str | Path |
     with atomic_path(cached) as tmp:
         model.save_weights(tmp)
     return model
+
+
+def load_fid_inception_features(layer: str, torchscript_path: str | Path | None = None):
+    """``inception.build_fid_inception_features(layer)`` with the trained
+    weights of ``load_fid_inception`` (copied layer by layer, by name)."""
+    features = inception.build_fid_inception_features(layer)
+    full = load_fid_inception(torchscript_path=torchscript_path)
+    for target in features.layers:
+        if target.weights:
+            target.set_weights(full.get_layer(target.name).get_weights())
+    return features

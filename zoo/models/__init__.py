@@ -16,6 +16,7 @@ from zoo.models import (  # noqa: F401
     pix2pix,
     pixelrnn,
     sngan,
+    srgan,
     wgan,
     wgan_gp,
 )

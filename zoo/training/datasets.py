@@ -8,6 +8,9 @@
   images and their degraded copies (inpainting, colourisation);
 * ``"unpaired"``: ``(domain B, domain A)`` batches, each domain in its own
   order (CycleGAN, DiscoGAN);
+* ``"super_resolution"``: ``(high, low)`` batches of random crops of
+  high-resolution images and their downsampled copies (SRGAN;
+  ``zoo.data.super_resolution``);
 * ``"pixels"``: ``(values, values)`` batches of int sub-pixel values, the
   input and the target of a likelihood model (PixelRNN); 2-level models see
   a fixed binarisation (``zoo.models.pixelrnn.binarize``).
@@ -66,6 +69,8 @@ def load_training_data(model, dataset, split, data_dir, image_shape, resize, deg
         return _unpaired(model, dataset, split, data_dir, image_shape, size, group)
     if kind == "pixels":
         return _pixels(model, dataset, split, data_dir, image_shape, size)
+    if kind == "super_resolution":
+        return _super_resolution(model, dataset, split, data_dir)
     raise DatasetError(f"unknown data kind {kind!r} of {type(model).__name__}")
 
 
@@ -249,4 +254,32 @@ def _pixels(model, dataset, split, data_dir, image_shape, size):
         stream=stream,
         steps_per_epoch=lambda batch: data.steps_per_epoch(len(values), batch),
         grid=lambda model: model.to_images(model.generate(16, seed=0)),
+    )
+
+
+def _super_resolution(model, dataset, split, data_dir):
+    from zoo.data import super_resolution as sr
+
+    images = sr.load_high_resolution(dataset, split, data_dir)
+    crop, scale = model.crop_shape[0], model.scale
+    sr.check_crop(images, crop, scale)
+
+    def stream(batch, start_step, resolution=None, seed=0):
+        return sr.make_super_resolution_stream(images, batch, crop, scale, seed=seed, start_step=start_step)
+
+    # The grid: fixed crops of held-out images (the training ones where the
+    # dataset has no test split), the first element of a seed-0 stream.
+    try:
+        held_out = sr.load_high_resolution(dataset, "test", data_dir)
+        sr.check_crop(held_out, crop, scale)
+    except Exception:  # noqa: BLE001 (no usable test split: show training crops)
+        held_out = images
+    target, source = next(iter(sr.make_super_resolution_stream(held_out, 4, crop, scale, seed=0)))
+    return TrainingData(
+        description=f"{images.description}, {crop}x{crop} crops from {crop // scale}x{crop // scale} (x{scale})",
+        num_examples=len(images),
+        image_shape=model.crop_shape,
+        stream=stream,
+        steps_per_epoch=lambda batch: sr.steps_per_epoch(images, batch, crop),
+        grid=lambda model: model.sample_grid(source.numpy(), target.numpy()),
     )

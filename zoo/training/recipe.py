@@ -67,6 +67,11 @@ flags.DEFINE_integer("epochs", None, "Total epochs (default: the preset's).")
 flags.DEFINE_integer(
     "steps_per_epoch", None, "Steps per epoch (default: one pass over the data)."
 )
+flags.DEFINE_list(
+    "phase_steps", None,
+    "For a preset with training phases (SRGAN: srresnet, srgan): the steps of each phase, "
+    "comma-separated, in place of the preset's.",
+)
 flags.DEFINE_float("learning_rate", None, "Learning rate of a single-optimizer model (PixelRNN; default: the preset's).")
 flags.DEFINE_string(
     "variant", None,
@@ -208,6 +213,29 @@ def with_variant(model_class, preset, variant):
     return chosen
 
 
+def with_phase_steps(entries, phase_steps, preset):
+    """The preset's phase entries with the steps ``--phase_steps`` gives
+    (one count per phase), or as they are without it."""
+    if not phase_steps:
+        return entries
+    if not entries:
+        raise ConfigError(f"--phase_steps: preset {preset!r} has no training phases (use --epochs).")
+    try:
+        counts = [int(count) for count in phase_steps]
+    except ValueError:
+        raise ConfigError(f"--phase_steps takes whole numbers, got {','.join(phase_steps)}.") from None
+    if len(counts) != len(entries) or min(counts) < 1:
+        names = ", ".join(entry.get("name", "?") for entry in entries)
+        raise ConfigError(
+            f"--phase_steps needs {len(entries)} positive step counts ({names}); got {','.join(phase_steps)}."
+        )
+    resized = []
+    for entry, count in zip(entries, counts):
+        entry = {key: value for key, value in entry.items() if key != "images"}
+        resized.append({**entry, "steps": count})
+    return resized
+
+
 def run(architecture, preset):
     """Train ``architecture`` with preset ``preset`` as the flags say; returns the model."""
     check_flags()
@@ -240,7 +268,7 @@ def run(architecture, preset):
 
     # A model with fresh_real_batches eats d_steps real batches per step.
     group = getattr(model, "real_batches_per_step", 1)
-    phase_entries = settings.get("phases")
+    phase_entries = with_phase_steps(settings.get("phases"), FLAGS.phase_steps, preset)
     phases = phases_lib.from_config(phase_entries, batch_size) if phase_entries else None
 
     def steps_in_epoch(batch):
