@@ -32,6 +32,7 @@ PAPERS = {
     "cyclegan": "Zhu et al. 2017, *Unpaired Image-to-Image Translation using Cycle-Consistent Adversarial Networks*",
     "discogan": "Kim et al. 2017, *Learning to Discover Cross-Domain Relations with GANs*",
     "pixelrnn": "van den Oord et al. 2016, *Pixel Recurrent Neural Networks*",
+    "lapgan": "Denton et al. 2015, *Deep Generative Image Models using a Laplacian Pyramid of Adversarial Networks*",
     "srgan": "Ledig et al. 2017, *Photo-Realistic Single Image Super-Resolution Using a GAN*",
 }
 

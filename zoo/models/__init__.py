@@ -12,6 +12,7 @@ from zoo.models import (  # noqa: F401
     discogan,
     ebgan,
     gan,
+    lapgan,
     lsgan,
     pix2pix,
     pixelrnn,

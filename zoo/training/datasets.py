@@ -110,6 +110,8 @@ def _images(model, dataset, split, data_dir, image_shape, size, group):
         image_shape=tuple(images.shape[1:]),
         stream=stream,
         steps_per_epoch=lambda batch: data.steps_per_epoch(len(images), batch * group),
+        # A model with a grid of its own (LAPGAN: every pyramid level) shows it.
+        grid=(lambda model: model.training_grid()) if hasattr(model, "training_grid") else None,
         grid_condition=model.condition.grid_values(64) if with_labels else None,
     )
 
