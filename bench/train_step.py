@@ -35,7 +35,8 @@ Rows:
   preset, or its first: the image-to-image models' 64x64 emoji, SRGAN's
   96x96 photo crops), at its preset's batch size (64 for the MNIST ones);
   one per training phase for a phased preset (SRGAN: the SRResNet phase,
-  the GAN phase).
+  the GAN phase; ProGAN: each resolution, timed at its start, mid-fade
+  cost being the same as stable).
 
 Each measurement times the steady state: ``--warmup`` steps (tracing and the
 first executions), then ``--steps`` timed steps, all in one ``fit`` call (a
@@ -221,6 +222,9 @@ def worker_fit(architecture, preset, batch_size, jit_compile, steps, warmup, pha
 
         phases = {p.name: p for p in from_config(config["training"]["phases"], batch_size)}
         model.enter_phase(phases[phase], 0)
+        if phases[phase].resolution:  # ProGAN: the phase's images
+            size = phases[phase].resolution
+            config = {**config, "image_shape": (size, size, config["image_shape"][-1])}
     seconds = _fit_window(model, _stream(model, config, batch_size), steps, warmup)
     return {"images_per_second": batch_size * steps / seconds, "flops_per_example": _flops(model)}
 
@@ -391,7 +395,8 @@ def main():
     parser.add_argument("--preset", default="dcgan_mnist")
     parser.add_argument("--batch_size", type=int, default=64)
     parser.add_argument("--jit", action="store_true")
-    parser.add_argument("--phase", help="the named training phase of a phased preset to time (SRGAN: srresnet, srgan)")
+    parser.add_argument("--phase", help="the named training phase of a phased preset to time (SRGAN: srresnet, "
+                        "srgan; ProGAN: 4x4 ... 32x32)")
     parser.add_argument("--steps", type=int, default=None, help="timed steps per measurement")
     parser.add_argument("--warmup", type=int, default=5, help="untimed steps before the window")
     parser.add_argument("--repeats", type=int, default=5, help="rounds: alternating measurements per row")

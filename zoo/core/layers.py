@@ -11,7 +11,12 @@
   together draw the one-device mask.
 * ``ReflectionPadding2D``: padding that mirrors the image at its border.
 * ``PixelShuffle``: sub-pixel upsampling (depth to space).
+* ``EqualizedDense``, ``EqualizedConv2D``, ``PixelNorm``,
+  ``MinibatchStdDev``, ``Fade``: the pieces of progressive growing
+  (Karras et al. 2018) that StyleGAN keeps.
 """
+
+import math
 
 import keras
 import tensorflow as tf
@@ -393,3 +398,189 @@ def instance_norm(name=None, affine=True):
     return keras.layers.GroupNormalization(
         groups=-1, epsilon=1e-5, center=affine, scale=affine, name=name
     )
+
+
+# --- Progressive growing (Karras, Aila, Laine & Lehtinen 2018) ---------------------
+
+
+@keras.saving.register_keras_serializable(package="zoo")
+class EqualizedDense(keras.layers.Layer):
+    """A dense layer with the equalised learning rate (Karras et al. 2018,
+    "Progressive Growing of GANs", section 4.1): weights drawn from N(0, 1)
+    (divided by ``lr_multiplier``) and scaled at run time by ``gain /
+    sqrt(fan_in) * lr_multiplier``, so that Adam's per-weight step sizes
+    give every layer the same effective learning rate. ``lr_multiplier``
+    (StyleGAN's mapping network: 0.01) scales the layer's learning rate.
+
+    Args:
+        units: output features.
+        gain: ``sqrt(2)`` before a (leaky) ReLU, 1 for a linear output.
+        use_bias: add a bias (zeros), scaled by ``lr_multiplier`` too.
+        lr_multiplier: the learning-rate multiplier.
+    """
+
+    def __init__(self, units, gain=math.sqrt(2.0), use_bias=True, lr_multiplier=1.0, **kwargs):
+        super().__init__(**kwargs)
+        self.units = int(units)
+        self.gain = float(gain)
+        self.use_bias = bool(use_bias)
+        self.lr_multiplier = float(lr_multiplier)
+
+    def build(self, input_shape):
+        fan_in = int(input_shape[-1])
+        self.scale = self.gain / math.sqrt(fan_in) * self.lr_multiplier
+        self.kernel = self.add_weight(
+            shape=(fan_in, self.units), name="kernel",
+            initializer=keras.initializers.RandomNormal(stddev=1.0 / self.lr_multiplier),
+        )
+        self.bias = self.add_weight(shape=(self.units,), name="bias", initializer="zeros") if self.use_bias else None
+
+    def call(self, inputs):
+        outputs = ops.matmul(inputs, ops.cast(self.kernel, inputs.dtype) * self.scale)
+        if self.bias is not None:
+            outputs = outputs + ops.cast(self.bias, inputs.dtype) * self.lr_multiplier
+        return outputs
+
+    def compute_output_shape(self, input_shape):
+        return tuple(input_shape[:-1]) + (self.units,)
+
+    def get_config(self):
+        return {**super().get_config(), "units": self.units, "gain": self.gain,
+                "use_bias": self.use_bias, "lr_multiplier": self.lr_multiplier}
+
+
+@keras.saving.register_keras_serializable(package="zoo")
+class EqualizedConv2D(keras.layers.Layer):
+    """A stride-1 ``same`` convolution with the equalised learning rate
+    (see ``EqualizedDense``): kernel ``[k, k, C_in, filters]`` from N(0, 1),
+    scaled by ``gain / sqrt(k * k * C_in)`` at run time.
+
+    Args:
+        filters: output channels.
+        kernel_size: ``k``.
+        gain: ``sqrt(2)``, or 1 for ProGAN's linear toRGB layers.
+        use_bias: add a bias (zeros).
+    """
+
+    def __init__(self, filters, kernel_size, gain=math.sqrt(2.0), use_bias=True, **kwargs):
+        super().__init__(**kwargs)
+        self.filters = int(filters)
+        self.kernel_size = int(kernel_size)
+        self.gain = float(gain)
+        self.use_bias = bool(use_bias)
+
+    def build(self, input_shape):
+        channels = int(input_shape[-1])
+        self.scale = self.gain / math.sqrt(self.kernel_size * self.kernel_size * channels)
+        self.kernel = self.add_weight(
+            shape=(self.kernel_size, self.kernel_size, channels, self.filters), name="kernel",
+            initializer=keras.initializers.RandomNormal(stddev=1.0),
+        )
+        self.bias = self.add_weight(shape=(self.filters,), name="bias", initializer="zeros") if self.use_bias else None
+
+    def call(self, inputs):
+        outputs = ops.conv(inputs, ops.cast(self.kernel, inputs.dtype) * self.scale, padding="same")
+        if self.bias is not None:
+            outputs = outputs + ops.cast(self.bias, inputs.dtype)
+        return outputs
+
+    def compute_output_shape(self, input_shape):
+        return tuple(input_shape[:-1]) + (self.filters,)
+
+    def get_config(self):
+        return {**super().get_config(), "filters": self.filters, "kernel_size": self.kernel_size,
+                "gain": self.gain, "use_bias": self.use_bias}
+
+
+@keras.saving.register_keras_serializable(package="zoo")
+class PixelNorm(keras.layers.Layer):
+    """Pixelwise feature normalisation (Karras et al. 2018, section 4.2):
+    each pixel's feature vector divided by its root mean square,
+    ``x / sqrt(mean_c(x^2) + epsilon)`` with ``epsilon = 1e-8``."""
+
+    def __init__(self, epsilon=1e-8, **kwargs):
+        super().__init__(**kwargs)
+        self.epsilon = float(epsilon)
+
+    def call(self, inputs):
+        return inputs * ops.rsqrt(ops.mean(ops.square(inputs), axis=-1, keepdims=True) + self.epsilon)
+
+    def get_config(self):
+        return {**super().get_config(), "epsilon": self.epsilon}
+
+
+@keras.saving.register_keras_serializable(package="zoo")
+class MinibatchStdDev(keras.layers.Layer):
+    """Minibatch standard deviation (Karras et al. 2018, section 3): the
+    batch is split into groups of ``group_size`` (example ``b`` in group ``b
+    mod (N / G)``, as the official code's reshape); the standard deviation
+    of each feature over its group, averaged over features and pixels, is
+    appended as one more channel ``[batch, H, W, C + 1]``.
+
+    Under a strategy with several replicas the groups are formed over the
+    *global* batch (the features are all-gathered, differentiably), so N
+    replicas compute what one device computes.
+
+    Args:
+        group_size: ``G`` (4); the global batch must be a multiple of
+            ``min(G, batch)``.
+    """
+
+    def __init__(self, group_size=4, **kwargs):
+        super().__init__(**kwargs)
+        self.group_size = int(group_size)
+
+    def call(self, inputs):
+        local = ops.shape(inputs)[0]
+        everyone = replicas.global_batch(inputs)
+        total = everyone.shape[0]
+        group = min(self.group_size, total) if total is not None else self.group_size
+        if total is not None and total % group:
+            raise ConfigError(
+                f"MinibatchStdDev groups the batch in {group}s: a batch of {total} does not "
+                f"divide; use a multiple of {group}."
+            )
+        x = ops.cast(everyone, "float32")
+        shape = ops.shape(x)
+        grouped = ops.reshape(x, (group, -1, shape[1], shape[2], shape[3]))
+        std = ops.sqrt(ops.var(grouped, axis=0) + 1e-8)  # [N / G, H, W, C]
+        per_group = ops.mean(std, axis=[1, 2, 3])  # [N / G]
+        per_example = ops.tile(per_group, [group])  # example b gets group b mod (N / G)
+        per_example = replicas.local_slice(per_example, local)
+        feature = ops.ones_like(inputs[..., :1]) * ops.cast(
+            ops.reshape(per_example, (-1, 1, 1, 1)), inputs.dtype
+        )
+        return ops.concatenate([inputs, feature], axis=-1)
+
+    def compute_output_shape(self, input_shape):
+        return tuple(input_shape[:-1]) + (input_shape[-1] + 1,)
+
+    def get_config(self):
+        return {**super().get_config(), "group_size": self.group_size}
+
+
+@keras.saving.register_keras_serializable(package="zoo")
+class Fade(keras.layers.Layer):
+    """The fade-in of a new resolution: ``[low, high, alpha]`` ->
+    ``low + alpha (high - low)``, ``alpha`` ``[batch, 1]`` in [0, 1]."""
+
+    def call(self, inputs):
+        low, high, alpha = inputs
+        alpha = ops.reshape(ops.cast(alpha, high.dtype), (-1,) + (1,) * (len(high.shape) - 1))
+        return low + alpha * (high - low)
+
+    def compute_output_shape(self, input_shape):
+        return input_shape[1]
+
+
+@keras.saving.register_keras_serializable(package="zoo")
+class TakeFirst(keras.layers.Layer):
+    """Returns the first of its inputs. The others stay in the network's
+    graph, so layers used only by other graphs built from the same layers
+    (ProGAN's lower-resolution toRGB and fromRGB) are saved with it."""
+
+    def call(self, inputs):
+        return inputs[0]
+
+    def compute_output_shape(self, input_shape):
+        return input_shape[0]

@@ -178,13 +178,15 @@ def _squared_norm_per_example(gradients):
     return ops.sum(ops.square(flat), axis=1)
 
 
-def gradient_penalty(discriminator, real, fake, alpha, epsilon=1e-12):
+def gradient_penalty(discriminator, real, fake, alpha, epsilon=1e-12, target=1.0):
     """WGAN-GP gradient penalty (Gulrajani et al. 2017, Algorithm 1).
 
     ``(||grad_x D(x_hat)||_2 - 1)^2`` at ``x_hat = alpha x + (1 - alpha) G(z)``,
     one uniform ``alpha`` per example. ``epsilon`` sits inside the square root
     so that the gradient of the norm stays finite where the input gradient is
-    zero.
+    zero. With ``target = gamma`` the penalty is ``((||grad|| - gamma) /
+    gamma)^2`` (Karras et al. 2018, section 6.5: gamma = 750 on CIFAR-10,
+    "to favour fast transitions").
 
     Args:
         discriminator: callable ``[batch, ...] -> [batch, ...]`` (logits).
@@ -201,7 +203,9 @@ def gradient_penalty(discriminator, real, fake, alpha, epsilon=1e-12):
     interpolated = alpha * real + (1.0 - alpha) * ops.cast(fake, real.dtype)
     gradients = _input_gradients(discriminator, interpolated)
     norm = ops.sqrt(_squared_norm_per_example(gradients) + epsilon)
-    return ops.square(norm - 1.0)
+    if target == 1.0:
+        return ops.square(norm - 1.0)
+    return ops.square((norm - target) / target)
 
 
 def r1_penalty(discriminator, real, gamma=10.0):

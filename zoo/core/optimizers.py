@@ -67,10 +67,10 @@ def optimizer_from_config(config, total_steps=None, learning_rate=None):
     return keras.optimizers.get(config)
 
 
-def adam(learning_rate, beta_1=0.9, beta_2=0.999):
+def adam(learning_rate, beta_1=0.9, beta_2=0.999, epsilon=None):
     """The config of ``keras.optimizers.Adam`` (what presets and
-    ``default_training`` hold)."""
-    return {
-        "class_name": "Adam",
-        "config": {"learning_rate": learning_rate, "beta_1": beta_1, "beta_2": beta_2},
-    }
+    ``default_training`` hold); ``epsilon`` None keeps Keras's 1e-7."""
+    config = {"learning_rate": learning_rate, "beta_1": beta_1, "beta_2": beta_2}
+    if epsilon is not None:
+        config["epsilon"] = epsilon
+    return {"class_name": "Adam", "config": config}

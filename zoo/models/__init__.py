@@ -16,6 +16,7 @@ from zoo.models import (  # noqa: F401
     lsgan,
     pix2pix,
     pixelrnn,
+    progan,
     sngan,
     srgan,
     wgan,

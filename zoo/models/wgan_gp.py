@@ -97,6 +97,10 @@ class WGANGP(GAN):
         )
         self.gp_weight = float(gp_weight)
 
+    # The norm the penalty pulls the critic's gradient to (1 in the paper;
+    # ProGAN's CIFAR-10 setup uses 750).
+    gradient_target = 1.0
+
     def sample_interpolation_weights(self, batch_size):
         """``alpha ~ U[0, 1]``, ``[batch_size]``, from the model's seed stream
         (different on every replica, as the noise)."""
@@ -111,7 +115,7 @@ class WGANGP(GAN):
             def critic(images):
                 return self.discriminate(images, t.condition, training=True)
 
-            return losses.gradient_penalty(critic, t.real, t.fake, alpha)
+            return losses.gradient_penalty(critic, t.real, t.fake, alpha, target=self.gradient_target)
 
         return [terms.LossTerm("gradient_penalty", penalty, weight=self.gp_weight)]
 

@@ -75,7 +75,11 @@ def load_training_data(model, dataset, split, data_dir, image_shape, resize, deg
 
 
 def _images(model, dataset, split, data_dir, image_shape, size, group):
-    images, labels = data.load_arrays(dataset, split, data_dir, image_size=size)
+    if str(dataset).startswith("emoji:") and "," not in str(dataset):
+        # One emoji style as an image set (ProGAN's emoji preset).
+        images, labels = translation.load_emoji(str(dataset)[len("emoji:"):], split, data_dir, size).images, None
+    else:
+        images, labels = data.load_arrays(dataset, split, data_dir, image_size=size)
     data.check_image_shape(images, image_shape, str(dataset))
     with_labels = model.condition.kind == "class"
     if with_labels and labels is None:

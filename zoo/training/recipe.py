@@ -69,8 +69,8 @@ flags.DEFINE_integer(
 )
 flags.DEFINE_list(
     "phase_steps", None,
-    "For a preset with training phases (SRGAN: srresnet, srgan): the steps of each phase, "
-    "comma-separated, in place of the preset's.",
+    "For a preset with training phases (SRGAN: srresnet, srgan; ProGAN: one per resolution): "
+    "the steps of each phase, comma-separated, in place of the preset's; a fade-in keeps its share.",
 )
 flags.DEFINE_float("learning_rate", None, "Learning rate of a single-optimizer model (PixelRNN; default: the preset's).")
 flags.DEFINE_string(
@@ -231,7 +231,12 @@ def with_phase_steps(entries, phase_steps, preset):
         )
     resized = []
     for entry, count in zip(entries, counts):
-        entry = {key: value for key, value in entry.items() if key != "images"}
+        entry = dict(entry)
+        length = entry.pop("images", None) or entry.get("steps")
+        # A fade-in keeps its share of the phase (ProGAN: half).
+        fade = entry.pop("fade_in_images", None) or entry.pop("fade_in_steps", None)
+        if fade and length:
+            entry["fade_in_steps"] = max(1, round(count * fade / length))
         resized.append({**entry, "steps": count})
     return resized
 
