@@ -197,3 +197,10 @@ def test_recipe_trains_and_shows_every_level(tmp_path):
     assert grid.shape == (8 * 32, 3 * 32, 3)  # 8 samples: 8x8 | 16x16 | 32x32
     metadata = json.loads((tmp_path / "export" / "metadata.json").read_text())
     assert metadata["pyramid_sizes"] == [8, 16, 32] and metadata["latent_prior"] == {"name": "normal"}
+    # The card shows what the SavedModel's sample signature draws.
+    from zoo import cards
+
+    cards.main([str(tmp_path / "export"), "--samples", "4"])
+    samples = np.asarray(Image.open(tmp_path / "export" / "samples.png"))
+    assert samples.shape == (64, 64, 3)
+    assert "![samples](samples.png)" in (tmp_path / "export" / "README.md").read_text()

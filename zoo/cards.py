@@ -75,6 +75,12 @@ def _signatures(metadata):
             f"`[batch, {shape}]` in [-1, 1] -> `images`, `images_uint8`; the same with uint8 "
             "`images` as `a_to_b_uint8`, `b_to_a_uint8`"
         )
+    if metadata.get("scale"):  # super-resolution: any size in
+        scale = metadata["scale"]
+        return (
+            f"`serving_default` and `upscale`: `images` float32 `[batch, h, w, 3]` in [-1, 1], any "
+            f"`h, w` -> `images`, `images_uint8` `[batch, {scale}h, {scale}w, 3]`; `*_uint8` take uint8 `images`"
+        )
     if kind == "image":
         return (
             f"`serving_default`: `images` float32 `[batch, {shape}]` in [-1, 1] -> `images`, "
@@ -216,12 +222,32 @@ def main(argv=None):
     parser.add_argument("--baseline", action="append", default=[], metavar="LABEL=JSON",
                         help="another model's scores to set beside these")
     parser.add_argument("--grid", help="an image in the export folder to show")
+    parser.add_argument("--samples", type=int, metavar="N",
+                        help="write samples.png into the export folder (N images of its SavedModel's "
+                             "`sample` signature, seed 0) and show it")
     parser.add_argument("--title")
     parser.add_argument("--notes", help="a Markdown file of notes to append")
     args = parser.parse_args(argv)
     baselines = [tuple(item.split("=", 1)) for item in args.baseline]
     notes = Path(args.notes).read_text() if args.notes else None
-    print(write_card(args.export_dir, args.scores, baselines, args.grid, args.title, notes))
+    grid = args.grid
+    if args.samples:
+        grid = write_samples(args.export_dir, args.samples)
+    print(write_card(args.export_dir, args.scores, baselines, grid, args.title, notes))
+
+
+def write_samples(export_dir, num_images, seed=0):
+    """``samples.png`` in ``export_dir``: ``num_images`` from its SavedModel's
+    ``sample`` signature (what a TF Serving user gets for ``seed``); returns
+    the file's name."""
+    import tensorflow as tf
+
+    from zoo.training.callbacks import image_grid, save_png
+
+    sample = tf.saved_model.load(str(Path(export_dir) / "saved_model")).signatures["sample"]
+    images = sample(num_images=tf.constant(num_images), seed=tf.constant(seed))["images_uint8"].numpy()
+    save_png(str(Path(export_dir) / "samples.png"), image_grid(images))
+    return "samples.png"
 
 
 if __name__ == "__main__":
