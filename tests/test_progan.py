@@ -283,3 +283,13 @@ def test_recipe_grows_through_every_resolution(tmp_path):
     assert np.array_equal(grid[::4, ::4].repeat(4, 0).repeat(4, 1), grid)
     metadata = json.loads((tmp_path / "export" / "metadata.json").read_text())
     assert metadata["image_shape"] == [32, 32, 3] and metadata["phases"][1]["fade_in_steps"] == 1
+
+
+def test_a_dataset_of_another_size_is_a_one_line_error(tmp_path):
+    from test_recipe import run_recipe
+
+    root = shared_path("datasets", "mnist").parent
+    code, _, stderr = run_recipe(f"--data_dir={root}", "--dataset=mnist", f"--logdir={tmp_path}/run",
+                                 f"--export_dir={tmp_path}/export", script="progan")
+    assert code == 2 and "Traceback" not in stderr, stderr[-2000:]
+    assert "(28, 28, 1) but image_shape (32, 32, 3)" in stderr.strip().splitlines()[-1]

@@ -307,6 +307,19 @@ def test_presets_have_the_papers_settings():
         SRGAN(SRResNetGenerator(filters=4, residual_blocks=1), SRGANDiscriminator((16, 16, 3)), content="alexnet")
 
 
+def test_the_vgg54_content_network_takes_zoo_images_the_way_vgg19_expects():
+    from zoo.models.srgan import VGGInput, content_network
+
+    # [-1, 1] RGB -> 0-255 BGR minus the ImageNet means ("caffe" preprocessing).
+    pixel = np.array([[[[-1.0, 0.0, 1.0]]]], "float32")
+    expected = np.array([255.0 - 103.939, 127.5 - 116.779, 0.0 - 123.68])
+    np.testing.assert_allclose(VGGInput()(pixel).numpy()[0, 0, 0], expected, rtol=1e-5)
+    network = content_network("vgg19:block5_conv4", weights=None)
+    assert not network.trainable and network(np.zeros((1, 96, 96, 3), "float32")).shape == (1, 6, 6, 512)
+    with pytest.raises(ConfigError, match="VGG19 has no layer 'block9_conv1'"):
+        content_network("vgg19:block9_conv1", weights=None)
+
+
 @pytest.mark.parametrize("preset, dataset", [("srgan_photos", "photos"), ("srgan_cifar10", "cifar10")])
 def test_the_content_scale_brings_a_bicubic_upscales_content_loss_to_its_pixel_mse(preset, dataset):
     # The paper rescales VGG54 features by 1/12.75 "to obtain VGG losses of a

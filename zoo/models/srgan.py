@@ -155,7 +155,7 @@ class VGGInput(keras.layers.Layer):
         return bgr - ops.convert_to_tensor([103.939, 116.779, 123.68], "float32")
 
 
-def content_network(spec):
+def content_network(spec, weights="imagenet"):
     """The frozen feature network of a content loss, from its spec:
 
     * ``"vgg19:<layer>"``: ``keras.applications.VGG19`` with ImageNet
@@ -167,11 +167,11 @@ def content_network(spec):
       ``../shared/weights`` (or ``$ZOO_FID_TORCHSCRIPT``): offline.
 
     Returns a frozen ``keras.Model`` from images in [-1, 1] of any size to
-    the feature map.
+    the feature map. ``weights=None`` builds VGG19 untrained (no download).
     """
     kind, _, layer = str(spec).partition(":")
     if kind == "vgg19":
-        vgg = keras.applications.VGG19(include_top=False, weights="imagenet", input_shape=(None, None, 3))
+        vgg = keras.applications.VGG19(include_top=False, weights=weights, input_shape=(None, None, 3))
         if layer not in [l.name for l in vgg.layers]:
             raise ConfigError(f"VGG19 has no layer {layer!r} (the paper's VGG54 is block5_conv4).")
         cut = keras.Model(vgg.input, vgg.get_layer(layer).output)
