@@ -90,6 +90,14 @@ def test_srresnet_is_the_papers_network_and_upscales_any_size_x4():
         SRResNetGenerator(scale=3)
 
 
+def test_with_the_bicubic_skip_an_untrained_residual_of_zero_gives_bicubic_exactly():
+    generator = SRResNetGenerator(filters=4, residual_blocks=1, bicubic_skip=True)
+    layer = generator.get_layer("to_image")
+    layer.set_weights([np.zeros_like(w) for w in layer.get_weights()])
+    low = sr.downsample(np.random.default_rng(0).uniform(-1, 1, (2, 16, 20, 3)), 4).numpy()
+    np.testing.assert_allclose(np.clip(generator(low), -1, 1), sr.bicubic_upscale(low, 4), atol=1e-6)
+
+
 def test_discriminator_halves_four_times_and_needs_a_multiple_of_16():
     discriminator = SRGANDiscriminator((96, 96, 3))
     assert discriminator.get_layer("conv8").output.shape == (None, 6, 6, 512)
@@ -302,6 +310,8 @@ def test_presets_have_the_papers_settings():
     assert SRGAN.preset_config("srgan_photos_vgg54")["model"] == {
         "content": "vgg19:block5_conv4", "content_scale": pytest.approx(1 / 12.75)
     }
+    assert SRGAN.preset_config("srgan_photos_vgg54")["generator"] == {}  # the paper's network
+    assert config["generator"] == {"bicubic_skip": True}
     assert [p["name"] for p in SRGAN.preset_config("srresnet_photos")["training"]["phases"]] == ["srresnet"]
     with pytest.raises(ConfigError, match="Unknown content network 'alexnet'"):
         SRGAN(SRResNetGenerator(filters=4, residual_blocks=1), SRGANDiscriminator((16, 16, 3)), content="alexnet")
