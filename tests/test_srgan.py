@@ -259,8 +259,15 @@ def test_a_run_killed_in_the_gan_phase_resumes_from_the_srresnet_phase_exactly(t
         np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-5, atol=1e-6, err_msg=a.path)
 
 
-def test_served_without_zoo_at_any_size(tmp_path):
-    model = small_srgan()
+@pytest.mark.parametrize("bicubic_skip", [False, True])
+def test_served_without_zoo_at_any_size(tmp_path, bicubic_skip):
+    keras.utils.set_random_seed(0)
+    model = SRGAN(
+        SRResNetGenerator(filters=4, residual_blocks=2, bicubic_skip=bicubic_skip),
+        SRGANDiscriminator((CROP, CROP, 3), base_filters=2, dense_units=8),
+        seed=0,
+    )
+    model.compile()
     model.train_on_batch(pairs())
     low = sr.downsample(np.random.default_rng(3).uniform(-1, 1, (2, 20, 28, 3)), 4).numpy()
     export_dir, metadata = assert_served_without_zoo(model, tmp_path, {"images": low})

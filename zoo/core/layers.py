@@ -390,6 +390,34 @@ class PixelShuffle(keras.layers.Layer):
         return {**super().get_config(), "factor": self.factor}
 
 
+@keras.saving.register_keras_serializable(package="zoo")
+class BicubicUpscale(keras.layers.Layer):
+    """Bicubic interpolation by an integer ``factor`` (TensorFlow's
+    ``resize(..., "bicubic")``) of images of any size: the output size is
+    taken from the input at run time, so a SavedModel with ``None`` height
+    and width serves it (``UpSampling2D`` needs them static).
+
+    Args:
+        factor: the upscaling factor.
+    """
+
+    def __init__(self, factor=2, **kwargs):
+        super().__init__(**kwargs)
+        self.factor = int(factor)
+
+    def call(self, inputs):
+        size = tf.shape(inputs)[1:3] * self.factor
+        return tf.image.resize(inputs, size, method="bicubic")
+
+    def compute_output_shape(self, input_shape):
+        batch, height, width, channels = input_shape
+        grow = lambda d: None if d is None else d * self.factor  # noqa: E731
+        return (batch, grow(height), grow(width), channels)
+
+    def get_config(self):
+        return {**super().get_config(), "factor": self.factor}
+
+
 def instance_norm(name=None, affine=True):
     """Instance normalisation (Ulyanov et al. 2016): each example's channels
     normalised over height and width, as ``GroupNormalization`` with one

@@ -101,7 +101,7 @@ class SRResNetGenerator(Network):
             x = keras.layers.PReLU(shared_axes=[1, 2], name=f"upsample{s + 1}_prelu")(x)
         x = keras.layers.Conv2D(channels, 9, padding="same", name="to_image")(x)
         if bicubic_skip:
-            upscaled = keras.layers.UpSampling2D(scale, interpolation="bicubic", name="bicubic")(source)
+            upscaled = layers.BicubicUpscale(scale, name="bicubic")(source)
             images = keras.layers.Add(name="images", dtype="float32")([upscaled, x])
         else:
             images = keras.layers.Activation("tanh", dtype="float32", name="images")(x)
