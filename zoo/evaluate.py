@@ -355,6 +355,8 @@ def _run(args) -> dict:
         kid_subset_size=args.kid_subset_size, num_classes=args.num_classes,
     )
     result["command"] = args.command
+    if args.generator and Path(args.generator).is_dir():
+        result["training_command"] = _training_command(args.generator)
     _report(result, args.output)
     return result
 
