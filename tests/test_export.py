@@ -9,6 +9,7 @@ import zoo  # noqa: F401
 import keras
 import numpy as np
 import pytest
+import tensorflow as tf
 
 from zoo import export
 from zoo.models.dcgan import DCGAN, DCGANDiscriminator, DCGANGenerator
@@ -140,3 +141,39 @@ def test_a_preset_built_with_its_pretrained_generator():
     np.testing.assert_allclose(model.generator(z, training=False), shipped(z, training=False), atol=1e-6)
     with pytest.raises(Exception, match="does not fit this model"):
         DCGAN.from_preset("dcgan_mnist", pretrained=True, generator={"base_filters": 8})
+
+
+@pytest.mark.parametrize("name, inputs", [
+    ("srresnet_photos", {"images": np.linspace(-1, 1, 2 * 7 * 9 * 3, dtype="float32").reshape(2, 7, 9, 3)}),
+    ("srgan_photos", {"images": np.linspace(-1, 1, 2 * 7 * 9 * 3, dtype="float32").reshape(2, 7, 9, 3)}),
+    ("lapgan_cifar10", None),
+    ("progan_cifar10", None),
+])
+def test_shipped_resolution_models_serve_what_load_model_computes(name, inputs):
+    folder = os.path.join(os.path.dirname(__file__), "..", "savedmodels", name)
+    generator = zoo.load(name)
+    serving = tf.saved_model.load(os.path.join(folder, "saved_model")).signatures["serving_default"]
+    if inputs is None:  # a noise-driven generator: the sample signature runs the whole network
+        noise = np.random.default_rng(0).standard_normal((2, generator.inputs[0].shape[-1])).astype("float32")
+        inputs = {"noise": noise}
+        expected = generator(noise, training=False)
+    else:
+        expected = generator(inputs["images"], training=False)
+        assert expected.shape == (2, 28, 36, 3)  # x4 of an odd size
+    served = serving(**{k: tf.constant(v) for k, v in inputs.items()})["images"]
+    np.testing.assert_allclose(served, expected, atol=1e-4)
+
+
+def test_a_failed_export_leaves_nothing_behind_and_keeps_the_previous_export(tmp_path):
+    target = tmp_path / "export"
+    target.mkdir()
+    (target / "metadata.json").write_text("{}")
+
+    class Unsavable(keras.Model):
+        def save(self, *args, **kwargs):
+            raise RuntimeError("disk full")
+
+    with pytest.raises(RuntimeError, match="disk full"):
+        export.save_generator(Unsavable(), target)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["export"]
+    assert (target / "metadata.json").read_text() == "{}"

@@ -125,6 +125,25 @@ def save_generator(model, export_dir, metadata=None):
     temp_dir = f"{export_dir}.tmp{os.getpid()}"
     shutil.rmtree(temp_dir, ignore_errors=True)
     os.makedirs(temp_dir)
+    try:
+        _write_export(model, network, temp_dir, metadata)
+    except BaseException:
+        # A failed export leaves neither a half-written folder nor its scratch copy.
+        shutil.rmtree(temp_dir, ignore_errors=True)
+        raise
+    if os.path.exists(export_dir):
+        old = f"{export_dir}.old{os.getpid()}"
+        os.replace(export_dir, old)
+        os.replace(temp_dir, export_dir)
+        shutil.rmtree(old)
+    else:
+        os.makedirs(os.path.dirname(export_dir), exist_ok=True)
+        os.replace(temp_dir, export_dir)
+    return export_dir
+
+
+def _write_export(model, network, temp_dir, metadata):
+    """The export's files, written into ``temp_dir``."""
     network.save(os.path.join(temp_dir, "generator.keras"))
     if hasattr(model, "export_generator_ba"):
         # A two-way model's second direction, B -> A.
@@ -143,15 +162,6 @@ def save_generator(model, export_dir, metadata=None):
         }
     info.update(metadata or {})
     atomic_write_json(os.path.join(temp_dir, "metadata.json"), info)
-    if os.path.exists(export_dir):
-        old = f"{export_dir}.old{os.getpid()}"
-        os.replace(export_dir, old)
-        os.replace(temp_dir, export_dir)
-        shutil.rmtree(old)
-    else:
-        os.makedirs(os.path.dirname(export_dir), exist_ok=True)
-        os.replace(temp_dir, export_dir)
-    return export_dir
 
 
 def load_metadata(export_dir):
