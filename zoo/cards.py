@@ -116,20 +116,17 @@ def write_card(export_dir, scores=(), baselines=(), grid=None, title=None, notes
     if architecture in PAPERS:
         lines += [f"{PAPERS[architecture]}; preset `{preset}`: {description}", ""]
     shipped = (export_dir / "generator.keras").is_file()
-    lines += [
-        "## Files", "",
-        "| file | what |", "|---|---|",
-    ] if shipped else [
-        "## Files", "",
-        "The weights are not shipped (a baseline): the training command below rebuilds them.", "",
-        "| file | what |", "|---|---|",
-    ]
-    lines += [
-        f"| `generator.keras` | `import zoo; keras.models.load_model(...)`: the trained "
-        f"{'network (images -> logits)' if 'levels' in metadata else 'generator'} "
-        f"(inputs {', '.join('`' + i + '`' for i in metadata.get('inputs', []))}) |",
-        f"| `saved_model/` | TF SavedModel, loads without the zoo: {_signatures(metadata)} |",
-    ] if shipped else []
+    lines += ["## Files", ""]
+    if not shipped:
+        lines += ["The weights are not shipped (a baseline): the training command below rebuilds them.", ""]
+    lines += ["| file | what |", "|---|---|"]
+    if shipped:
+        lines += [
+            f"| `generator.keras` | `import zoo; keras.models.load_model(...)`: the trained "
+            f"{'network (images -> logits)' if 'levels' in metadata else 'generator'} "
+            f"(inputs {', '.join('`' + i + '`' for i in metadata.get('inputs', []))}) |",
+            f"| `saved_model/` | TF SavedModel, loads without the zoo: {_signatures(metadata)} |",
+        ]
     lines += [
         "| `metadata.json` | architecture, preset, shapes, step, the training command, hardware |",
         "",

@@ -203,8 +203,6 @@ def gradient_penalty(discriminator, real, fake, alpha, epsilon=1e-12, target=1.0
     interpolated = alpha * real + (1.0 - alpha) * ops.cast(fake, real.dtype)
     gradients = _input_gradients(discriminator, interpolated)
     norm = ops.sqrt(_squared_norm_per_example(gradients) + epsilon)
-    if target == 1.0:
-        return ops.square(norm - 1.0)
     return ops.square((norm - target) / target)
 
 

@@ -185,16 +185,31 @@ def _load_known(name: str, split: str, data_dir, image_size):
     return _load_image_source(files[0], split, image_size)
 
 
-def _candidate_dirs(name: str, data_dir) -> list[Path]:
-    """Folders that may hold ``name``'s files, most specific first."""
+def _data_roots(data_dir) -> list[Path]:
+    """``data_dir`` and ``$ZOO_DATA_DIR``, where they are set."""
     roots = [os.fspath(data_dir)] if data_dir is not None else []
     if os.environ.get("ZOO_DATA_DIR"):
         roots.append(os.environ["ZOO_DATA_DIR"])
-    places = []
-    for root in roots:
-        root = Path(root).expanduser()
-        places += [root / name, root]
-    return places
+    return [Path(root).expanduser() for root in roots]
+
+
+def _candidate_dirs(name: str, data_dir) -> list[Path]:
+    """Folders that may hold ``name``'s files, most specific first."""
+    return [place for root in _data_roots(data_dir) for place in (root / name, root)]
+
+
+def local_folder(name: str, data_dir, holds, what: str) -> Path:
+    """The first folder of ``_candidate_dirs(name, data_dir)`` for which
+    ``holds(folder)`` is true; else a ``DatasetError`` saying that ``what``
+    (e.g. "the emoji zips (...)") is not where it looked."""
+    for folder in _candidate_dirs(name, data_dir):
+        if holds(folder):
+            return folder
+    looked = ", ".join(str(root) for root in _data_roots(data_dir)) or "no --data_dir given"
+    raise DatasetError(
+        f"{what} are not in {looked}: pass --data_dir pointing at the folder holding {name}/ "
+        "(e.g. ../shared/datasets)"
+    )
 
 
 def _first_folder_with_any_split(places: list[Path], splits: dict) -> Path | None:

@@ -33,7 +33,7 @@ import tensorflow as tf
 
 from zoo.core.errors import DatasetError
 from zoo.data.images import FolderReader, decode_all
-from zoo.data.sources import IMAGE_SUFFIXES
+from zoo.data.sources import IMAGE_SUFFIXES, local_folder
 
 PHOTO_TEST = ("astronaut", "camera", "chelsea", "coffee", "rocket")
 
@@ -55,17 +55,10 @@ def _rgb(array):
 
 
 def _photos_dir(data_dir):
-    roots = [data_dir, os.environ.get("ZOO_DATA_DIR")]
-    for root in roots:
-        if not root:
-            continue
-        for candidate in (Path(root).expanduser() / "photos", Path(root).expanduser()):
-            if any((candidate / f"{name}.png").is_file() for name in PHOTO_TEST):
-                return candidate
-    looked = ", ".join(str(Path(r).expanduser()) for r in roots if r) or "no --data_dir given"
-    raise DatasetError(
-        f"the photographs ({', '.join(PHOTO_TEST)}, ...) are not in {looked}: pass --data_dir "
-        "pointing at the folder holding photos/ (e.g. ../shared/datasets)"
+    return local_folder(
+        "photos", data_dir,
+        lambda folder: any((folder / f"{name}.png").is_file() for name in PHOTO_TEST),
+        f"the photographs ({', '.join(PHOTO_TEST)}, ...)",
     )
 
 

@@ -40,7 +40,7 @@ import tensorflow as tf
 from zoo.core.errors import DatasetError
 from zoo.data.cache import cache_file, read_cache, read_cache_arrays, write_cache
 from zoo.data.images import FolderReader, ZipReader, decode_all, resize_array
-from zoo.data.sources import IMAGE_SUFFIXES
+from zoo.data.sources import IMAGE_SUFFIXES, local_folder
 from zoo.data.stream import _check_batch_size, _index_batches
 
 EMOJI_STYLES = {
@@ -122,19 +122,10 @@ def load_translation(spec, split="train", data_dir=None, image_size=None):
 
 
 def _emoji_dir(data_dir):
-    roots = [data_dir, os.environ.get("ZOO_DATA_DIR")]
-    for root in roots:
-        if not root:
-            continue
-        for candidate in (Path(root).expanduser() / "emoji", Path(root).expanduser()):
-            if (candidate / EMOJI_STYLES["google"]).is_file() or (
-                candidate / EMOJI_STYLES["openmoji_color"]
-            ).is_file():
-                return candidate
-    looked = ", ".join(str(Path(r).expanduser()) for r in roots if r) or "no --data_dir given"
-    raise DatasetError(
-        f"the emoji zips ({', '.join(EMOJI_STYLES.values())}) are not in {looked}: pass "
-        "--data_dir pointing at the folder holding emoji/ (e.g. ../shared/datasets)"
+    return local_folder(
+        "emoji", data_dir,
+        lambda folder: any((folder / EMOJI_STYLES[s]).is_file() for s in ("google", "openmoji_color")),
+        f"the emoji zips ({', '.join(EMOJI_STYLES.values())})",
     )
 
 

@@ -44,11 +44,7 @@ def _check_pair(predictions, targets):
 def psnr(predictions, targets):
     """Peak signal-to-noise ratio per image, dB, float64 ``[N]``."""
     predictions, targets = _check_pair(predictions, targets)
-    error = predictions.astype(np.float64) - targets.astype(np.float64)
-    mse = np.mean(np.square(error.reshape(len(error), -1)), axis=1)
-    with np.errstate(divide="ignore"):
-        values = 10.0 * np.log10(255.0**2 / mse)
-    return np.minimum(values, MAX_PSNR)
+    return psnr_float(predictions, targets)
 
 
 def _gaussian_window(size=11, sigma=1.5):

@@ -149,14 +149,6 @@ def build_fid_inception(with_logits: bool = False) -> keras.Model:
     return keras.Model(images, {"pool3": pool3, "logits": logits}, name="fid_inception_v3")
 
 
-# Where build_fid_inception_features may stop, in order.
-FEATURE_LAYERS = (
-    "conv", "conv_1", "conv_2", "pool", "conv_3", "conv_4", "pool_1", "mixed", "mixed_1",
-    "mixed_2", "mixed_3", "mixed_4", "mixed_5", "mixed_6", "mixed_7", "mixed_8",
-    "mixed_9", "mixed_10",
-)
-
-
 def build_fid_inception_features(layer: str) -> keras.Model:
     """The FID Inception cut after ``layer`` (one of ``FEATURE_LAYERS``), on
     images of any size (untrained weights; the layer names are the full
@@ -169,30 +161,35 @@ def build_fid_inception_features(layer: str) -> keras.Model:
     return keras.Model(images, _trunk(images, until=layer), name=f"fid_inception_{layer}")
 
 
+# The network's steps up to pool3, by the name of each step's output: where
+# build_fid_inception_features may stop.
+_STEPS = (
+    ("conv", lambda x: _conv(x, "conv", 32, 3, strides=2, padding="valid")),  # 149
+    ("conv_1", lambda x: _conv(x, "conv_1", 32, 3, padding="valid")),  # 147
+    ("conv_2", lambda x: _conv(x, "conv_2", 64, 3)),  # 147
+    ("pool", lambda x: keras.layers.MaxPooling2D(3, strides=2, name="pool")(x)),  # 73
+    ("conv_3", lambda x: _conv(x, "conv_3", 80, 1)),
+    ("conv_4", lambda x: _conv(x, "conv_4", 192, 3, padding="valid")),  # 71
+    ("pool_1", lambda x: keras.layers.MaxPooling2D(3, strides=2, name="pool_1")(x)),  # 35
+    ("mixed", lambda x: _block_a(x, "mixed", 32)),
+    ("mixed_1", lambda x: _block_a(x, "mixed_1", 64)),
+    ("mixed_2", lambda x: _block_a(x, "mixed_2", 64)),
+    ("mixed_3", lambda x: _block_b(x, "mixed_3")),  # 17
+    ("mixed_4", lambda x: _block_c(x, "mixed_4", 128)),
+    ("mixed_5", lambda x: _block_c(x, "mixed_5", 160)),
+    ("mixed_6", lambda x: _block_c(x, "mixed_6", 160)),
+    ("mixed_7", lambda x: _block_c(x, "mixed_7", 192)),
+    ("mixed_8", lambda x: _block_d(x, "mixed_8")),  # 8
+    ("mixed_9", lambda x: _block_e(x, "mixed_9", pool="avg")),
+    ("mixed_10", lambda x: _block_e(x, "mixed_10", pool="max")),
+)
+FEATURE_LAYERS = tuple(name for name, _ in _STEPS)
+
+
 def _trunk(images, until=None):
     """The network from ``images`` to pool3, or to the output of ``until``."""
-    steps = [
-        ("conv", lambda x: _conv(x, "conv", 32, 3, strides=2, padding="valid")),  # 149
-        ("conv_1", lambda x: _conv(x, "conv_1", 32, 3, padding="valid")),  # 147
-        ("conv_2", lambda x: _conv(x, "conv_2", 64, 3)),  # 147
-        ("pool", lambda x: keras.layers.MaxPooling2D(3, strides=2, name="pool")(x)),  # 73
-        ("conv_3", lambda x: _conv(x, "conv_3", 80, 1)),
-        ("conv_4", lambda x: _conv(x, "conv_4", 192, 3, padding="valid")),  # 71
-        ("pool_1", lambda x: keras.layers.MaxPooling2D(3, strides=2, name="pool_1")(x)),  # 35
-        ("mixed", lambda x: _block_a(x, "mixed", 32)),
-        ("mixed_1", lambda x: _block_a(x, "mixed_1", 64)),
-        ("mixed_2", lambda x: _block_a(x, "mixed_2", 64)),
-        ("mixed_3", lambda x: _block_b(x, "mixed_3")),  # 17
-        ("mixed_4", lambda x: _block_c(x, "mixed_4", 128)),
-        ("mixed_5", lambda x: _block_c(x, "mixed_5", 160)),
-        ("mixed_6", lambda x: _block_c(x, "mixed_6", 160)),
-        ("mixed_7", lambda x: _block_c(x, "mixed_7", 192)),
-        ("mixed_8", lambda x: _block_d(x, "mixed_8")),  # 8
-        ("mixed_9", lambda x: _block_e(x, "mixed_9", pool="avg")),
-        ("mixed_10", lambda x: _block_e(x, "mixed_10", pool="max")),
-    ]
     x = images
-    for name, step in steps:
+    for name, step in _STEPS:
         x = step(x)
         if name == until:
             return x

@@ -360,10 +360,6 @@ class LAPGAN(GAN):
         if self.unrolled_steps or self.augment:
             raise ConfigError("LAPGAN trains each level on its own: unrolled steps and DiffAugment are not supported.")
 
-    @classmethod
-    def network_defaults(cls, role, preset, model_args):
-        return {"image_shape": preset["image_shape"]} if preset["image_shape"] else {}
-
     @property
     def sizes(self):
         """Image size at each level, base first (8, 16, 32)."""

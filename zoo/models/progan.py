@@ -363,7 +363,7 @@ class ProGAN(WGANGP):
     def _alpha(self, batch):
         return ops.broadcast_to(ops.reshape(self.phase_progress(), (1, 1)), (batch, 1))
 
-    def _grown_inputs(self, network, key, values):
+    def _grown_inputs(self, key, values):
         if self.resolution == 4:
             return values
         return {key: values, "alpha": self._alpha(ops.shape(values)[0])}
@@ -380,12 +380,12 @@ class ProGAN(WGANGP):
 
     def generate_images(self, noise, condition=None, training=False):
         generator = self.generator.grown(self.resolution)
-        return generator(self._grown_inputs(generator, "noise", ops.convert_to_tensor(noise)), training=training)
+        return generator(self._grown_inputs("noise", ops.convert_to_tensor(noise)), training=training)
 
     def discriminate(self, images, condition=None, training=False):
         discriminator = self.discriminator.grown(self.resolution)
         images = ops.convert_to_tensor(images)
-        return ops.cast(discriminator(self._grown_inputs(discriminator, "images", images), training=training), "float32")
+        return ops.cast(discriminator(self._grown_inputs("images", images), training=training), "float32")
 
     def discriminator_terms(self):
         """The gradient penalty and ``drift``: ``epsilon_drift * D(x)^2``."""
@@ -401,18 +401,17 @@ class ProGAN(WGANGP):
         (nearest-upsampled) copy and themselves."""
         real, _ = self.unpack_batch(data)
         real = ops.cast(real, self.compute_dtype)
+        size = "another size" if real.shape[1] is None else f"{real.shape[1]}x{real.shape[2]}"
         message = (
             f"ProGAN is training at {self.resolution}x{self.resolution} but the batch is "
-            f"{real.shape[1]}x{real.shape[2]}: stream the phase's resolution."
+            f"{size}: stream the phase's resolution."
         )
-        if real.shape[1] is not None and real.shape[1] != self.resolution:
-            raise ConfigError(message)
         if real.shape[1] is None:  # a retrace with relaxed shapes: check when it runs
-            check = tf.debugging.assert_equal(
-                tf.shape(real)[1], self.resolution, message=message.replace("NonexNone", "another size")
-            )
+            check = tf.debugging.assert_equal(tf.shape(real)[1], self.resolution, message=message)
             with tf.control_dependencies([check]):
                 real = tf.identity(real)
+        elif real.shape[1] != self.resolution:
+            raise ConfigError(message)
         alpha = self.phase_progress()
         if self.resolution > 4:
             low = ops.repeat(ops.repeat(ops.average_pool(real, 2, 2), 2, axis=1), 2, axis=2)
