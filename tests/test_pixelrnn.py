@@ -213,7 +213,7 @@ def test_binarisation_is_fixed_and_follows_the_intensity():
 
 
 def test_presets_and_the_variant_flag():
-    from zoo.training.recipe import with_variant
+    from zoo.training.recipe import preset_for_dataset, with_variant
 
     assert zoo.get("pixelrnn") is PixelRNN
     model = PixelRNN.from_preset("diagonal_bilstm_mnist")
@@ -221,6 +221,10 @@ def test_presets_and_the_variant_flag():
     assert PixelRNN.from_preset("pixelcnn_cifar10").unit == "bits_per_dim"
     assert with_variant(PixelRNN, "diagonal_bilstm_mnist", "row_lstm") == "row_lstm_mnist"
     assert with_variant(PixelRNN, "pixelcnn_cifar10", "diagonal_bilstm") == "diagonal_bilstm_cifar10"
+    # --dataset alone moves the default preset to that dataset's, where there is one.
+    assert preset_for_dataset(PixelRNN, "diagonal_bilstm_mnist", "cifar10") == "diagonal_bilstm_cifar10"
+    assert preset_for_dataset(PixelRNN, "diagonal_bilstm_mnist", "fashion_mnist") == "diagonal_bilstm_mnist"
+    assert preset_for_dataset(PixelRNN, "pixelcnn_cifar10", None) == "pixelcnn_cifar10"
     with pytest.raises(ConfigError, match="No 'gru' variant"):
         with_variant(PixelRNN, "pixelcnn_mnist", "gru")
     # The paper's CIFAR-10 sizes (h = 128, 1024 output features) and its
@@ -242,8 +246,13 @@ def test_evaluate_scores_an_export_by_its_exact_likelihood(tmp_path):
     export.save_generator(model, tmp_path / "export")
     result = evaluate.main(["--likelihood", str(tmp_path / "export"), "--dataset", "mnist",
                             "--data_dir", str(mnist), "--num_images", "20"])
-    images, _ = load_arrays("mnist", "test", mnist)
-    expected = -model.log_prob(binarize(images[:20], seed=1)).mean()
+    # 20 of the test images: a fixed random subset of the split binarised as
+    # a whole (the same pixels as in a full score), not its first 20 (a
+    # class-sorted split's first images are one class).
+    images, labels = load_arrays("mnist", "test", mnist)
+    chosen = np.sort(np.random.default_rng(0).choice(len(images), 20, replace=False))
+    assert len(set(labels[chosen])) > 3
+    expected = -model.log_prob(binarize(images, seed=1)[chosen]).mean()
     np.testing.assert_allclose(result["nats_per_image"], expected, rtol=1e-5)
     np.testing.assert_allclose(result["bits_per_dim"], expected / (784 * math.log(2)), rtol=1e-5)
 

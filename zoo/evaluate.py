@@ -192,6 +192,7 @@ def evaluate_likelihood(model: str, dataset: str, data_dir: str | None, split: s
 
     from zoo.data import load_arrays
     from zoo.export import load_metadata
+    from zoo.metrics.real_stats import fixed_subset
     from zoo.models.pixelrnn import binarize
 
     started = time.time()
@@ -200,9 +201,11 @@ def evaluate_likelihood(model: str, dataset: str, data_dir: str | None, split: s
     if "levels" not in metadata:
         raise ConfigError(f"{path} is not a likelihood model (no 'levels' in its metadata.json)")
     images, _ = load_arrays(dataset, split, data_dir)
-    images = images[:num_images]
     if metadata["levels"] == 2:
         images = binarize(images, seed=0 if split == "train" else 1)
+    # A fixed random subset when num_images is given (CIFAR-10's folders are
+    # class-sorted: its first 1,000 test images are all aeroplanes).
+    images = fixed_subset(images, num_images, f"{dataset}/{split}")
     log_prob = tf.saved_model.load(str(path / "saved_model")).signatures["log_prob"]
     nats = np.concatenate([
         log_prob(images=tf.constant(images[i:i + batch_size].astype(np.int32)))["log_prob"].numpy()
@@ -287,7 +290,9 @@ def _parse_args(argv):
                         help="which way a two-way translator runs (default: its serving_default, A -> B)")
     parser.add_argument("--degradation", choices=["grayscale", "mask"],
                         help="score an inpainting or colourisation translator on degraded copies")
-    parser.add_argument("--num_images", type=int, help="translate only the first N images of the split")
+    parser.add_argument("--num_images", type=int,
+                        help="translate only the first N images of the split; score a likelihood "
+                        "model on a fixed random N of them")
     parser.add_argument("--dataset", required=True,
                         help="mnist, fashion_mnist, cifar10, ...; for --translator an image-to-image "
                              "dataset: emoji:<A>,<B>, a CycleGAN or pix2pix folder")

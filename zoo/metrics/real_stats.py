@@ -34,10 +34,16 @@ def real_images(dataset: str, split: str, count: int | None = None,
     from zoo.data import load_arrays
 
     images, _ = load_arrays(dataset, split=split, data_dir=data_dir)
+    return fixed_subset(images, count, f"{dataset}/{split}")
+
+
+def fixed_subset(images: np.ndarray, count: int | None, what: str = "the split") -> np.ndarray:
+    """``count`` of ``images`` (all when None): a fixed random subset (seed
+    ``SUBSET_SEED``, without replacement, in dataset order)."""
     if count is None or count == len(images):
         return images
     if count > len(images):
-        raise ConfigError(f"{dataset}/{split} has {len(images)} images, {count} requested")
+        raise ConfigError(f"{what} has {len(images)} images, {count} requested")
     chosen = np.sort(np.random.default_rng(SUBSET_SEED).choice(len(images), count, replace=False))
     return images[chosen]
 

@@ -213,6 +213,18 @@ def with_variant(model_class, preset, variant):
     return chosen
 
 
+def preset_for_dataset(model_class, preset, dataset):
+    """``preset`` moved to ``dataset`` when the architecture has a preset
+    of the same name for it (``dcgan_mnist`` with ``--dataset=cifar10`` ->
+    ``dcgan_cifar10``), so that a dataset flag alone gets that dataset's
+    network; otherwise ``preset``."""
+    own = _slug(model_class.preset_config(preset)["training"]["dataset"])
+    if not dataset or not preset.endswith("_" + own):
+        return preset
+    candidate = preset[: -len(own)] + _slug(dataset)
+    return candidate if candidate in model_class.presets else preset
+
+
 def with_phase_steps(entries, phase_steps, preset):
     """The preset's phase entries with the steps ``--phase_steps`` gives
     (one count per phase), or as they are without it."""
@@ -387,7 +399,8 @@ def main(architecture, default_preset):
         if len(argv) > 1:
             _fail(ConfigError(f"Unexpected arguments: {' '.join(argv[1:])} (flags start with --)."))
         try:
-            run(architecture, FLAGS.preset or default_preset)
+            model_class = registry.get(architecture)
+            run(architecture, FLAGS.preset or preset_for_dataset(model_class, default_preset, FLAGS.dataset))
         except ZooError as error:
             _fail(error)
 
@@ -414,7 +427,7 @@ def main_any():
                     "Name an architecture: python -m zoo.train <architecture> [--flags]; "
                     f"architectures: {', '.join(registry.names())}."
                 )
-            preset = FLAGS.preset or next(iter(model_class.presets))
+            preset = FLAGS.preset or preset_for_dataset(model_class, next(iter(model_class.presets)), FLAGS.dataset)
             if preset not in model_class.presets:
                 raise ConfigError(
                     f"Preset {preset!r} is not one of {architecture}'s: "
