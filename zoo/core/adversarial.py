@@ -343,11 +343,16 @@ class GAN(ZooModel):
             return images
         return augment_lib.diff_augment(images, self.augment, self.seed_generator.next())
 
+    def current_ema_decay(self):
+        """The EMA's decay at this step: ``ema_decay`` here; StyleGAN ramps
+        it up from the images seen (a float or a float32 scalar tensor)."""
+        return self.ema_decay
+
     def update_ema(self, when=None):
         """``ema <- d * ema + (1 - d) * w`` for every float weight of each
         averaged generator (batch-norm statistics included); others are
         copied. With ``when`` (a boolean tensor), only where it is true."""
-        decay = self.ema_decay
+        decay = self.current_ema_decay()
         for name in self.ema_network_names():
             average_network, network = getattr(self, f"ema_{name}"), getattr(self, name)
             for average, weight in zip(average_network.weights, network.weights):

@@ -19,6 +19,7 @@ from zoo.models import (  # noqa: F401
     progan,
     sngan,
     srgan,
+    stylegan,
     wgan,
     wgan_gp,
 )

@@ -125,17 +125,23 @@ class TensorBoardLogger(keras.callbacks.Callback):
             images = self.model.generate(
                 self.num_samples, seed=self.sample_seed, condition=self.condition
             )
+        self._write_grid("samples", images, step, f"step_{step:08d}.png")
+        # Grids a model shows besides its samples (StyleGAN: style mixing).
+        for name, extra in getattr(self.model, "extra_grids", dict)().items():
+            self._write_grid(name, np.asarray(extra), step, f"{name}_step_{step:08d}.png")
+
+    def _write_grid(self, name, images, step, filename):
         columns = None
         if np.ndim(images) == 5:  # rows of k images
             columns = images.shape[1]
             images = images.reshape((-1,) + images.shape[2:])
         grid = image_grid(to_uint8(images), columns=columns)
         with self.writer.as_default(step=step):
-            tf.summary.image("samples", grid[None], step=step)
+            tf.summary.image(name, grid[None], step=step)
         if distribute.is_chief():
             samples_dir = os.path.join(self.log_dir, "samples")
             os.makedirs(samples_dir, exist_ok=True)
-            save_png(os.path.join(samples_dir, f"step_{step:08d}.png"), grid)
+            save_png(os.path.join(samples_dir, filename), grid)
 
 
 class StopOnNaN(keras.callbacks.Callback):
