@@ -134,6 +134,10 @@ def test_the_plan_feature_maps_and_optimizer_follow_the_official_code():
     optimizer = keras.optimizers.get(lazy_adam(0.0025, 16))
     assert float(optimizer.learning_rate) == pytest.approx(0.0025 * 16 / 17)
     assert optimizer.beta_2 == pytest.approx(0.99 ** (16 / 17)) and optimizer.beta_1 == 0.0
+    # The generator's is adjusted for path length's interval 4 even where
+    # path length is off (the official CIFAR-10 configuration).
+    config = StyleGAN.preset_config("stylegan2_cifar10")["training"]["g_optimizer"]
+    assert float(keras.optimizers.get(config).learning_rate) == pytest.approx(0.002)
 
 
 # --- Training -----------------------------------------------------------------------------
@@ -156,9 +160,11 @@ def test_a_step_trains_both_players_and_tracks_the_average_w():
 def test_the_ema_half_life_ramps_up_with_the_images_seen():
     model = small_stylegan(ema_half_life_images=1000, ema_rampup=0.05)
     model._global_batch = tf.constant(10.0)
-    model.step_counter.assign(99)  # 1,000 images seen after this step: half-life 50
+    model.step_counter.assign(0)  # nothing seen: the average is a copy
+    assert float(model.current_ema_decay()) == 0.0
+    model.step_counter.assign(100)  # 1,000 images seen before this step: half-life 50
     assert float(model.current_ema_decay()) == pytest.approx(0.5 ** (10 / 50))
-    model.step_counter.assign(9999)  # 100,000 images: the half-life is 1,000 images
+    model.step_counter.assign(10000)  # 100,000 images: the half-life is 1,000 images
     assert float(model.current_ema_decay()) == pytest.approx(0.5 ** (10 / 1000))
     constant = small_stylegan(ema_half_life_images=None, ema_decay=0.9)
     assert constant.current_ema_decay() == 0.9

@@ -103,7 +103,7 @@ def evaluate(dataset: str, data_dir: str | None, num_samples: int, generator: st
              real_vs_real: str | None = None, real_split: str = "test", num_real: int | None = None,
              networks: list[str] | None = None, seed: int = 0, batch_size: int = 64,
              inception_logits: bool = False, kid_subset_size: int = 1000, num_classes: int | None = None,
-             progress: bool = True) -> dict:
+             progress: bool = True, truncation: float | None = None) -> dict:
     """Scores of a generator, or of a real split, against ``real_split``; see the module docstring."""
     if (generator is None) == (real_vs_real is None):
         raise ConfigError("give exactly one of generator and real_vs_real")
@@ -111,11 +111,12 @@ def evaluate(dataset: str, data_dir: str | None, num_samples: int, generator: st
     extractors = _extractors(networks, dataset, inception_logits)
     started = time.time()
     if generator is not None:
-        sampler = load_sampler(generator)
+        sampler = load_sampler(generator, truncation)
         images = sample_uint8(sampler, num_samples, seed=seed, batch_size=batch_size,
                               num_classes=num_classes)
     result = {"dataset": dataset, "real_split": real_split, "num_real": num_real,
               "num_samples": num_samples, "generator": generator, "real_vs_real": real_vs_real,
+              "truncation": truncation,
               "seed": seed, "networks": networks}
     for name, extractor in extractors.items():
         real = real_features(extractor, dataset, real_split, num_real, data_dir,
@@ -308,6 +309,9 @@ def _parse_args(argv):
     parser.add_argument("--num_classes", type=int, default=None,
                         help="conditional generators get labels 0..num_classes-1 in turn "
                              "(default: the class count in the export's metadata.json)")
+    parser.add_argument("--truncation", type=float, default=None,
+                        help="sample a truncated generator: StyleGAN's psi in (0, 1] on w, or "
+                             "BigGAN's threshold on |z| (default: the export's own)")
     parser.add_argument("--batch_size", type=int, default=64)
     parser.add_argument("--output", help="write the scores here as JSON")
     return parser.parse_args(argv)
@@ -357,7 +361,7 @@ def _run(args) -> dict:
         generator=args.generator, real_vs_real=args.real_vs_real, real_split=args.real_split,
         num_real=args.num_real, networks=args.networks.split(",") if args.networks else None,
         seed=args.seed, batch_size=args.batch_size, inception_logits=args.inception_logits,
-        kid_subset_size=args.kid_subset_size, num_classes=args.num_classes,
+        kid_subset_size=args.kid_subset_size, num_classes=args.num_classes, truncation=args.truncation,
     )
     result["command"] = args.command
     if args.generator and Path(args.generator).is_dir():

@@ -158,6 +158,41 @@ def load_emoji(style, split, data_dir=None, image_size=None):
     return ImageSet(images, names)
 
 
+# The categories of emoji.json (Unicode's groups), in its order; the class
+# labels of a class-conditional model trained on one emoji style.
+EMOJI_CATEGORIES = (
+    "Smileys & Emotion", "People & Body", "Component", "Animals & Nature", "Food & Drink",
+    "Travel & Places", "Activities", "Objects", "Symbols", "Flags",
+)
+
+
+def emoji_categories(names, data_dir=None):
+    """The category index (``EMOJI_CATEGORIES``) of each emoji file name,
+    from ``emoji.json`` beside the zips: int64 ``[N]``. A skin-tone variant
+    has its base emoji's category."""
+    import json
+
+    path = _emoji_dir(data_dir) / "emoji.json"
+    if not path.is_file():
+        raise DatasetError(f"emoji categories need {path} (emoji-datasource's emoji.json)")
+    category_of = {}
+    for entry in json.loads(path.read_text(encoding="utf-8")):
+        # Skin-tone variants of several people (1f468-1f3fb-200d-...) are
+        # listed under their base emoji's skin_variations.
+        forms = [entry] + list((entry.get("skin_variations") or {}).values())
+        for form in forms:
+            for key in (form.get("image"), form.get("unified"), form.get("non_qualified")):
+                if key:
+                    category_of.setdefault(emoji_key(key), EMOJI_CATEGORIES.index(entry["category"]))
+    missing = [name for name in names if emoji_key(name) not in category_of]
+    if missing:
+        raise DatasetError(
+            f"{len(missing)} emoji have no category in {path} (e.g. {missing[0]}); "
+            "use an emoji-datasource emoji.json that lists them"
+        )
+    return np.array([category_of[emoji_key(name)] for name in names], np.int64)
+
+
 def _canonical_name(name):
     # OpenMoji's names can differ from the vendors' by a variation selector.
     return "-".join(code for code in name.rsplit(".", 1)[0].split("-") if code != "fe0f")

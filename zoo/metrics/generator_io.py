@@ -10,7 +10,11 @@ Two formats (see the project README's export section):
 
 The noise is N(0, I) unless ``metadata.json`` in the export folder (written
 by ``zoo.export.save_generator``) names another ``latent_prior``: the AAE's
-Gaussian mixture.
+Gaussian mixture, or BigGAN's truncated normal.
+
+``truncation`` samples a truncated generator: StyleGAN's psi on w (its
+SavedModel's ``truncated`` signature, or its ``.keras`` generator's
+``styles``), or otherwise a threshold on |z| (BigGAN's truncated normal).
 """
 
 from __future__ import annotations
@@ -38,7 +42,7 @@ class Sampler:
     num_classes: int | None = None  # of a conditional generator, when known
 
 
-def _keras_sampler(model) -> Sampler:
+def _keras_sampler(model, truncation=None) -> Sampler:
     # A whole GAN: use the generator it serves (its EMA copy where it keeps one).
     model = getattr(model, "export_generator", None) or getattr(model, "generator", model)
     names = [t.name.split(":")[0] for t in model.inputs]
@@ -46,6 +50,8 @@ def _keras_sampler(model) -> Sampler:
     conditional = "labels" in names
 
     def generate(noise, labels):
+        if truncation is not None and hasattr(model, "styles"):  # StyleGAN: psi on w
+            return np.asarray(model.synthesis(model.styles(noise, truncation), training=False))
         if conditional:
             return np.asarray(model({"noise": noise, "labels": labels}, training=False))
         return np.asarray(model(noise, training=False))
@@ -54,16 +60,19 @@ def _keras_sampler(model) -> Sampler:
     return Sampler(generate, int(noise_input.shape[-1]), conditional, num_classes=num_classes)
 
 
-def _saved_model_sampler(path: Path) -> Sampler:
+def _saved_model_sampler(path: Path, truncation=None) -> Sampler:
     loaded = tf.saved_model.load(str(path))
     serve = loaded.signatures["serving_default"]
     specs = serve.structured_input_signature[1]
     conditional = "labels" in specs
+    truncated = loaded.signatures.get("truncated") if truncation is not None else None
 
     def generate(noise, labels):
         feeds = {"noise": tf.constant(noise, specs["noise"].dtype)}
         if conditional:
             feeds["labels"] = tf.constant(labels, specs["labels"].dtype)
+        if truncated is not None:  # StyleGAN: psi on w
+            return truncated(truncation=tf.constant(float(truncation)), **feeds)["images"].numpy()
         return serve(**feeds)["images"].numpy()
 
     return Sampler(generate, int(specs["noise"].shape[-1]), conditional)
@@ -86,22 +95,30 @@ def _latent_prior(metadata: dict) -> dict:
     return prior if isinstance(prior, dict) else {"name": str(prior)}
 
 
-def load_sampler(path: str | Path) -> Sampler:
+def load_sampler(path: str | Path, truncation: float | None = None) -> Sampler:
     """A ``Sampler`` for a ``.keras`` generator file or a SavedModel folder
-    (or an export folder holding ``saved_model/``)."""
+    (or an export folder holding ``saved_model/``), truncated with
+    ``truncation`` (see the module doc)."""
     path = Path(path)
     if path.is_dir() and not (path / "saved_model.pb").is_file() and (path / "saved_model").is_dir():
         path = path / "saved_model"
     if path.is_dir():
-        sampler = _saved_model_sampler(path)
+        sampler = _saved_model_sampler(path, truncation)
+        in_w = "truncated" in tf.saved_model.load(str(path)).signatures if truncation is not None else False
     else:
         import keras
 
         import zoo  # noqa: F401  (registers the zoo's custom layers for deserialisation)
 
-        sampler = _keras_sampler(keras.models.load_model(path, compile=False))
+        model = keras.models.load_model(path, compile=False)
+        sampler = _keras_sampler(model, truncation)
+        in_w = hasattr(getattr(model, "export_generator", None) or model, "styles")
     metadata = _export_metadata(path)
     sampler.latent_prior = _latent_prior(metadata)
+    if truncation is not None and not in_w:
+        if not truncation > 0:
+            raise ConfigError(f"truncation (the |z| threshold) must be > 0, got {truncation}")
+        sampler.latent_prior = {"name": "truncated_normal", "threshold": float(truncation)}
     condition = metadata.get("condition") or {}
     if condition.get("kind") == "class":
         sampler.num_classes = int(condition["num_classes"])
@@ -119,6 +136,13 @@ def draw_latent(rng: np.random.Generator, num: int, latent_dim: int, prior: dict
         components = rng.integers(0, prior["components"], num)
         means = aae.mixture_means(prior["components"], latent_dim)[components]
         return (means + aae.MIXTURE_STDDEV * normal).astype(np.float32)
+    if prior["name"] == "truncated_normal":
+        # Resample every value beyond the threshold (BigGAN's truncation trick).
+        outside = np.abs(normal) > prior["threshold"]
+        while outside.any():
+            normal[outside] = rng.standard_normal(int(outside.sum())).astype(np.float32)
+            outside = np.abs(normal) > prior["threshold"]
+        return normal
     raise ConfigError(f"Unknown latent prior {prior!r} in the generator's metadata.json.")
 
 

@@ -6,6 +6,7 @@ networks (``keras.models.load_model``).
 
 from zoo.models import (  # noqa: F401
     aae,
+    biggan,
     cgan,
     cyclegan,
     dcgan,

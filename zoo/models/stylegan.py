@@ -23,14 +23,17 @@ Generator (``StyleGenerator``): ``noise`` z -> images, in two networks:
   non-fused path). ``style_mode="adain"`` (the 2019 paper): an ordinary
   convolution, then adaptive instance normalisation with the style's
   scale and bias; the outputs keep the skip form (the 2019 paper grows
-  progressively instead).
+  progressively instead). Upsampling is bilinear before the convolution
+  (and for the RGB skip); the official code uses a transposed convolution
+  with a [1, 3, 3, 1] filter.
 * the **tracked average** of w (``w_avg``, updated as ``lerp(mean w,
   w_avg, 0.995)`` on every training call), which the **truncation trick**
   pulls styles towards: ``w' = w_avg + psi (w - w_avg)``, for the first
   ``truncation_cutoff`` layers (all by default).
 
 At inference the per-pixel noise is a fixed image per layer (StyleGAN2's
-``noise_mode="const"``), so a seed always gives the same image, in the
+``noise_mode="const"``, the default of its ``generate.py``; its FID code
+draws random noise), so a seed always gives the same image, in the
 model, its ``.keras`` and its SavedModel; in training it is drawn afresh
 from each layer's checkpointed seed stream, for the global batch (so two
 replicas equal one device).
@@ -50,7 +53,10 @@ path-length regulariser (weight 2, every 4 steps, on half the batch);
 style-mixing regularisation: with probability ``style_mixing`` (0.9) a
 step's ws switch from one z's w to another's at a random layer; Adam(2.5e-3,
 0, 0.99) with the lazy players' rate and beta_2 adjusted by ``k / (k +
-1)`` as the paper's appendix; an exponential moving average of the
+1)`` as the paper's appendix (the generator's by 4/5 even where path
+length is off, as the official code; here a lazy term is added to that
+step's loss rather than taken as a separate optimizer step); an
+exponential moving average of the
 generator whose half-life is ``ema_half_life_images`` images, ramped up
 over the first images (half-life at most 5% of the images seen, the
 official ``ema_rampup``), which is what is exported.
@@ -412,8 +418,8 @@ class StyleGenerator(Network):
 
 
 def truncate(ws, w_avg, psi, cutoff=None):
-    """The truncation trick on w (Karras et al. 2019, section 3.1 of the
-    StyleGAN paper's appendix B): ``w_avg + psi (ws - w_avg)`` on the
+    """The truncation trick on w (Karras et al. 2019, the StyleGAN paper's
+    appendix B): ``w_avg + psi (ws - w_avg)`` on the
     layers ``< cutoff`` (all when None); ``ws`` ``[batch, num_ws, w_dim]``."""
     num_ws = ws.shape[1]
     psi = ops.cast(psi, ws.dtype)
@@ -503,7 +509,7 @@ PRESETS = {
         "discriminator": {"channel_base": 32768, "architecture": "orig", "mbstd_group": 32},
         "model": {"r1_gamma": 0.01, "style_mixing": 0.0, "ema_half_life_images": 500_000},
         "training": {"dataset": "cifar10", "batch_size": 64, "epochs": 2000,
-                     "d_optimizer": lazy_adam(0.0025, 16), "g_optimizer": lazy_adam(0.0025, 1)},
+                     "d_optimizer": lazy_adam(0.0025, 16), "g_optimizer": lazy_adam(0.0025, 4)},
     },
     "stylegan2_cifar10_small": {
         "description": "StyleGAN2 on CIFAR-10 at a CPU's scale: stylegan2_cifar10 with 128-d z "
@@ -514,7 +520,7 @@ PRESETS = {
         "discriminator": {"channel_base": 2048, "channel_max": 128, "architecture": "orig", "mbstd_group": 4},
         "model": {"r1_gamma": 0.01, "style_mixing": 0.0, "ema_half_life_images": 10_000},
         "training": {"dataset": "cifar10", "batch_size": 32, "epochs": 100,
-                     "d_optimizer": lazy_adam(0.0025, 16), "g_optimizer": lazy_adam(0.0025, 1)},
+                     "d_optimizer": lazy_adam(0.0025, 16), "g_optimizer": lazy_adam(0.0025, 4)},
     },
     "stylegan2_emoji": {
         "description": "StyleGAN2 on Google's colour emoji at 64x64, the ADA code's 'auto' "
@@ -569,7 +575,7 @@ class StyleGAN(GAN):
         "dataset": "cifar10",
         "batch_size": 32,
         "d_optimizer": lazy_adam(0.0025, 16),
-        "g_optimizer": lazy_adam(0.0025, 1),
+        "g_optimizer": lazy_adam(0.0025, 4),
     }
 
     def __init__(self, generator, discriminator, r1_gamma=10.0, r1_every=16, style_mixing=0.9,
@@ -705,7 +711,8 @@ class StyleGAN(GAN):
         ema_rampup * images seen)`` (StyleGAN2-ADA's ``ema_kimg`` and ``ema_rampup``)."""
         if self.ema_half_life_images is None or self._global_batch is None:
             return self.ema_decay
-        seen = ops.cast(self.step_counter + 1, "float32") * self._global_batch
+        # Images seen before this batch (0 at the first step: a copy).
+        seen = ops.cast(self.step_counter, "float32") * self._global_batch
         half_life = ops.minimum(self.ema_half_life_images, seen * self.ema_rampup)
         return ops.power(0.5, self._global_batch / ops.maximum(half_life, 1e-8))
 

@@ -76,8 +76,12 @@ def load_training_data(model, dataset, split, data_dir, image_shape, resize, deg
 
 def _images(model, dataset, split, data_dir, image_shape, size, group):
     if str(dataset).startswith("emoji:") and "," not in str(dataset):
-        # One emoji style as an image set (ProGAN's emoji preset).
-        images, labels = translation.load_emoji(str(dataset)[len("emoji:"):], split, data_dir, size).images, None
+        # One emoji style as an image set (ProGAN's emoji preset), labelled
+        # by category for a class-conditional model (BigGAN's).
+        emoji = translation.load_emoji(str(dataset)[len("emoji:"):], split, data_dir, size)
+        images, labels = emoji.images, None
+        if model.condition.kind == "class":
+            labels = translation.emoji_categories(emoji.names, data_dir)
     else:
         images, labels = data.load_arrays(dataset, split, data_dir, image_size=size)
     data.check_image_shape(images, image_shape, str(dataset))
