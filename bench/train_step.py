@@ -32,8 +32,9 @@ Rows:
   the zoo.
 * ``zoo fit, oneDNN off``: TensorFlow's default on CPUs without AVX-512.
 * one ``zoo fit`` row per other registered architecture (its ``*_mnist``
-  preset, or its first: the image-to-image models' 64x64 emoji, SRGAN's
-  96x96 photo crops), at its preset's batch size (64 for the MNIST ones);
+  preset, else its ``*_small`` CPU-scale preset, else its first: the
+  image-to-image models' 64x64 emoji, SRGAN's 96x96 photo crops), at its
+  preset's batch size (64 for the MNIST ones);
   one per training phase for a phased preset (SRGAN: the SRResNet phase,
   the GAN phase; ProGAN: each resolution, timed at its start, mid-fade
   cost being the same as stable).
@@ -349,7 +350,9 @@ def other_architectures(only=None):
             continue
         presets = list(zoo.get(name).presets)
         mnist = [p for p in presets if p.endswith("_mnist")]
-        rows += [(name, preset) for preset in (mnist or presets[:1])]
+        # A CPU-scale preset where there is one (StyleGAN's, BigGAN's), the one trained here.
+        small = [p for p in presets if p.endswith("_small")]
+        rows += [(name, preset) for preset in (mnist or small[:1] or presets[:1])]
     return rows
 
 

@@ -272,6 +272,7 @@ def test_presets():
     assert (g.beta_1, g.beta_2) == (0.0, 0.999)
 
 
+@pytest.mark.slow
 def test_recipe_trains_with_one_grid_row_per_class(tmp_path):
     from PIL import Image
 

@@ -181,6 +181,7 @@ def test_presets():
     assert LAPGAN.from_preset("lapgan_cifar10_classcond").num_classes == 10
 
 
+@pytest.mark.slow
 def test_recipe_trains_and_shows_every_level(tmp_path):
     from PIL import Image
 

@@ -257,6 +257,7 @@ def test_evaluate_scores_an_export_by_its_exact_likelihood(tmp_path):
     np.testing.assert_allclose(result["bits_per_dim"], expected / (784 * math.log(2)), rtol=1e-5)
 
 
+@pytest.mark.slow
 def test_each_variant_trains_from_the_recipe_and_exports(tmp_path):
     # As a user runs it: python recipes/pixelrnn.py --variant=...; with
     # --sample_every=-1 no grid is drawn (a grid re-runs the network once

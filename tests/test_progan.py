@@ -265,6 +265,7 @@ def test_presets():
     assert emoji["image_shape"] == (64, 64, 3) and emoji["training"]["phases"][0]["batch_size"] == 128
 
 
+@pytest.mark.slow
 def test_recipe_grows_through_every_resolution(tmp_path):
     from PIL import Image
 

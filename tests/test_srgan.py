@@ -357,6 +357,7 @@ def test_the_content_scale_brings_a_bicubic_upscales_content_loss_to_its_pixel_m
 # --- The recipe, as a user runs it ---------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_recipe_trains_both_phases_exports_scores_and_gets_a_card(tmp_path):
     import json
 

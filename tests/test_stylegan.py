@@ -293,6 +293,7 @@ def test_presets():
     assert StyleGAN(StyleGenerator(SHAPE), StyleDiscriminator(SHAPE)).style_mixing == 0.9  # the paper's default
 
 
+@pytest.mark.slow
 def test_recipe_trains_and_writes_a_style_mixing_grid(tmp_path):
     from test_recipe import run_recipe
 

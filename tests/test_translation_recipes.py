@@ -19,6 +19,7 @@ def datasets_dir():
     return shared_path("datasets", "emoji").parent
 
 
+@pytest.mark.slow
 def test_pix2pix_trains_exports_evaluates_and_gets_a_card(tmp_path, datasets_dir):
     code, stdout, stderr = run_recipe(
         f"--data_dir={datasets_dir}", "--epochs=1", "--steps_per_epoch=2", "--batch_size=2",
@@ -51,6 +52,7 @@ def test_pix2pix_trains_exports_evaluates_and_gets_a_card(tmp_path, datasets_dir
     assert "| L1 only |" in text and "L1 only, trained and scored with:" in text
 
 
+@pytest.mark.slow
 def test_degradation_presets_score_on_reproducible_masks(tmp_path, datasets_dir):
     code, _, stderr = run_recipe(
         f"--data_dir={datasets_dir}", "--preset=pix2pix_emoji_inpainting", "--epochs=1",
