@@ -124,7 +124,7 @@ def _optimizer_values(model):
     return [np.array(v.numpy()) for o in _optimizers(model).values() for v in o.variables]
 
 
-def assert_replicas_match(make_model, batch, calls_per_step=2, atol=1e-5, steps=1):
+def assert_replicas_match(make_model, batch, calls_per_step=2, atol=1e-5, steps=1, also=None):
     """One (or ``steps``) SGD step(s) on 2 replicas == the same on 1 device.
 
     Compares every weight of the model (networks, EMA copies, histories, the
@@ -139,6 +139,9 @@ def assert_replicas_match(make_model, batch, calls_per_step=2, atol=1e-5, steps=
         batch: the global batch: an array, or a tuple (images, condition).
         calls_per_step: how many times a train step calls ``sample_latent``
             (ignored for a model without noise).
+        also: ``model -> list of arrays`` computed after training and
+            compared too (BigGAN: the sampling generator's standing
+            statistics).
     """
     images = batch[0] if isinstance(batch, tuple) else batch
     global_batch = len(images)
@@ -166,7 +169,8 @@ def assert_replicas_match(make_model, batch, calls_per_step=2, atol=1e-5, steps=
         assert len(moved) > 0 and sum(moved) >= len(moved) / 2, (
             f"only {sum(moved)} of {len(moved)} trainable weights moved: the check would be vacuous"
         )
-        results.append((_weights(model), _optimizer_values(model)))
+        extra = [np.asarray(value) for value in also(model)] if also else []
+        results.append((_weights(model) + extra, _optimizer_values(model)))
     (single, single_slots), (double, double_slots) = results
     assert len(single) == len(double) > 0
     assert len(single_slots) == len(double_slots) > 0

@@ -200,12 +200,15 @@ def test_a_step_trains_both_players_on_fresh_real_batches():
 
 def test_two_replicas_match_one_device():
     # Synchronised conditional batch norm, spectral norm, orthogonal
-    # regularisation (shared out over the replicas), attention and the EMA.
+    # regularisation (shared out over the replicas), attention, the EMA and
+    # the standing statistics of the sampling copy.
     def make():
         return small_biggan(seed=3, optimizer=lambda: keras.optimizers.SGD(0.01), attention=(8,), ema_decay=0.5,
                             ema_start=1)
 
-    assert_replicas_match(make, batch(8, seed=5), calls_per_step=3, steps=2)
+    # The sampling copy's standing statistics, made after training, too.
+    assert_replicas_match(make, batch(8, seed=5), calls_per_step=3, steps=2,
+                          also=lambda model: [w.numpy() for w in model.export_generator.weights])
 
 
 def test_a_killed_run_resumes_exactly(tmp_path):
