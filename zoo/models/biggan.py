@@ -565,7 +565,8 @@ class BigGAN(GAN):
             raise ConfigError("generate needs num_images (or a label per image).")
         if labels is None:
             labels = self.condition.grid_values(int(num_images))
-        noise = self.truncated_latent(int(num_images), [0 if seed is None else int(seed), 0], truncation)
+        seed = self.next_seed(per_replica=False) if seed is None else tf.constant([int(seed), 0], tf.int64)
+        noise = self.truncated_latent(int(num_images), seed, truncation)
         return self.generate_from_noise(noise, labels, batch_size=batch_size)
 
     def class_grid(self, per_class=8, seed=0):

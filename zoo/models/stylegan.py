@@ -747,13 +747,17 @@ class StyleGAN(GAN):
             raise ConfigError("generate needs num_images.")
         if condition is not None or labels is not None:
             raise ConfigError("StyleGAN takes no condition.")
-        seed = 0 if seed is None else int(seed)
-        noise = self.latent_for_seed(int(num_images), [seed, 0])
-        ws = self.styles(noise, truncation, truncation_cutoff)
+        def noise_of(seed):  # None: the model's own stream, as GAN.generate
+            if seed is None:
+                return self.sample_latent(int(num_images))
+            return self.latent_for_seed(int(num_images), [int(seed), 0])
+
+        ws = self.styles(noise_of(seed), truncation, truncation_cutoff)
         if mix_at is not None:
             self.check_cutoff(mix_at)
-            other = self.latent_for_seed(int(num_images), [seed + 1 if mix_seed is None else int(mix_seed), 0])
-            ws = mix_styles(ws, self.styles(other, truncation, truncation_cutoff), int(mix_at))
+            if mix_seed is None and seed is not None:
+                mix_seed = int(seed) + 1
+            ws = mix_styles(ws, self.styles(noise_of(mix_seed), truncation, truncation_cutoff), int(mix_at))
         synthesis = self.export_generator.synthesis
         return ops.concatenate([synthesis(ws[i : i + batch_size], training=False)
                                 for i in range(0, int(num_images), batch_size)], axis=0)
