@@ -279,13 +279,9 @@ def test_presets():
 def test_recipe_trains_with_one_grid_row_per_class(tmp_path):
     from PIL import Image
 
-    from test_recipe import run_recipe
+    from test_recipe import run_short_recipe
 
-    root = shared_path("datasets", "cifar10").parent
-    code, stdout, stderr = run_recipe(
-        f"--data_dir={root}", "--epochs=1", "--steps_per_epoch=2", "--batch_size=4", f"--logdir={tmp_path}/run",
-        f"--export_dir={tmp_path}/export", "--verbose=0", script="biggan",
-    )
+    code, stdout, stderr = run_short_recipe("biggan", tmp_path, shared_path("datasets", "cifar10").parent)
     assert code == 0, stderr[-3000:]
     assert "biggan (biggan_cifar10_small) on cifar10 train" in stdout
     grid = np.asarray(Image.open(tmp_path / "run" / "samples" / "step_00000002.png"))

@@ -312,6 +312,15 @@ def test_two_worker_multiworker_run_equals_two_replica_mirrored_run(tmp_path, mn
         np.testing.assert_allclose(a, b, atol=1e-4)
 
 
+def run_short_recipe(script, tmp_path, data_dir, *args):
+    """Two steps of ``recipes/<script>.py`` at batch 4, logs in
+    ``tmp_path/run``, the export in ``tmp_path/export``."""
+    return run_recipe(
+        f"--data_dir={data_dir}", "--epochs=1", "--steps_per_epoch=2", "--batch_size=4", f"--logdir={tmp_path}/run",
+        f"--export_dir={tmp_path}/export", "--verbose=0", *args, script=script,
+    )
+
+
 def run_recipe(*args, module=None, script="dcgan"):
     """A recipe (or ``python -m module``) as a user runs it: (return code,
     stdout, stderr)."""

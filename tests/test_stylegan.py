@@ -5,6 +5,7 @@ and the EMA's half-life, the lazy regularisers (and that they fire on the
 same steps after a resume), replicas, serving with truncation and style
 mixing, bad inputs, the recipe."""
 
+import json
 import math
 
 import keras
@@ -275,6 +276,14 @@ def test_served_without_zoo_with_truncation_and_style_mixing(tmp_path):
         served["sample_truncated"](num_images=n, seed=seed, truncation=tf.constant(1.5))
     with pytest.raises(tf.errors.InvalidArgumentError, match=r"mix_at must be in \[1, 6\]"):
         served["style_mix"](num_images=n, seed=seed, mix_seed=seed, mix_at=tf.constant(7), truncation=tf.constant(1.0))
+    # The card names the truncation signatures and labels each row of a truncation sweep.
+    from zoo import cards
+
+    for psi, fid in ((None, 30.0), (0.5, 40.0)):
+        (tmp_path / f"fid_{psi}.json").write_text(json.dumps({"fid": fid, "truncation": psi, "num_samples": 10}))
+    card = cards.write_card(export_dir, scores=[tmp_path / "fid_None.json", tmp_path / "fid_0.5.json"])
+    assert "`style_mix` (`num_images`, `seed`, `mix_seed`, `mix_at`, `truncation`" in card
+    assert "| **export**, truncation 0.5 | 40.00 |" in card and "| **export** | 30.00 |" in card
     # The .keras generator keeps its parts: truncation after load_model.
     loaded = assert_generator_round_trip(model.export_generator, tmp_path, noise)
     np.testing.assert_allclose(loaded.w_avg.numpy(), model.export_generator.w_avg.numpy())
@@ -295,13 +304,9 @@ def test_presets():
 
 @pytest.mark.slow
 def test_recipe_trains_and_writes_a_style_mixing_grid(tmp_path):
-    from test_recipe import run_recipe
+    from test_recipe import run_short_recipe
 
-    root = shared_path("datasets", "cifar10").parent
-    code, stdout, stderr = run_recipe(
-        f"--data_dir={root}", "--epochs=1", "--steps_per_epoch=2", "--batch_size=4", f"--logdir={tmp_path}/run",
-        f"--export_dir={tmp_path}/export", "--verbose=0", script="stylegan",
-    )
+    code, stdout, stderr = run_short_recipe("stylegan", tmp_path, shared_path("datasets", "cifar10").parent)
     assert code == 0, stderr[-3000:]
     assert "stylegan (stylegan2_cifar10_small) on cifar10 train" in stdout
     assert (tmp_path / "run" / "samples" / "style_mixing_step_00000002.png").exists()

@@ -34,6 +34,10 @@ PAPERS = {
     "pixelrnn": "van den Oord et al. 2016, *Pixel Recurrent Neural Networks*",
     "lapgan": "Denton et al. 2015, *Deep Generative Image Models using a Laplacian Pyramid of Adversarial Networks*",
     "srgan": "Ledig et al. 2017, *Photo-Realistic Single Image Super-Resolution Using a GAN*",
+    "progan": "Karras et al. 2018, *Progressive Growing of GANs for Improved Quality, Stability, and Variation*",
+    "stylegan": "Karras et al. 2019, *A Style-Based Generator Architecture for GANs*, as StyleGAN2 (Karras et "
+    "al. 2020, *Analyzing and Improving the Image Quality of StyleGAN*)",
+    "biggan": "Brock et al. 2019, *Large Scale GAN Training for High Fidelity Natural Image Synthesis*",
 }
 
 # Score keys as shown, in order, with how to format them.
@@ -87,7 +91,20 @@ def _signatures(metadata):
             "`images_uint8`; `serving_default_uint8`: the same from uint8 `images`"
         )
     inputs = "`noise`" + (" and `labels`" if kind == "class" else "")
-    return f"`serving_default` ({inputs} -> `images`, `images_uint8`) and `sample` (`num_images`, `seed` -> same)"
+    text = f"`serving_default` ({inputs} -> `images`, `images_uint8`) and `sample` (`num_images`, `seed` -> same)"
+    if "num_ws" in metadata:  # StyleGAN: truncation on w and style mixing
+        text += (
+            f" at truncation {metadata['truncation']}; `truncated` (`noise`, `truncation`), "
+            "`sample_truncated` (`num_images`, `seed`, `truncation`) with psi in (0, 1]; `style_mix` "
+            "(`num_images`, `seed`, `mix_seed`, `mix_at`, `truncation`: the styles of layers >= "
+            f"`mix_at` (1..{metadata['num_ws']}) from `mix_seed`)"
+        )
+    elif "standing_statistics" in metadata:  # BigGAN: truncation on |z|
+        text += (
+            f" ({'no truncation' if metadata['truncation'] is None else 'truncation ' + str(metadata['truncation'])}); "
+            "`sample_truncated` (`num_images`, `seed`, `labels`, `truncation`: z's threshold, > 0)"
+        )
+    return text
 
 
 def write_card(export_dir, scores=(), baselines=(), grid=None, title=None, notes=None):
@@ -157,6 +174,8 @@ def write_card(export_dir, scores=(), baselines=(), grid=None, title=None, notes
         # A two-way model is scored once per direction: say which.
         direction = result.get("direction")
         which = f" {direction.replace('_', ' ')}" if direction in ("a_to_b", "b_to_a") else ""
+        if result.get("truncation") is not None:  # a truncation sweep
+            which += f", truncation {result['truncation']}"
         rows.append((f"**{name}**{which}", result))
         if "baseline_identity" in result:
             rows.append((f"identity{which} (the source unchanged)", result["baseline_identity"]))
