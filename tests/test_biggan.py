@@ -252,14 +252,21 @@ def test_served_without_zoo_with_truncation_and_label_checks(tmp_path):
     assert grid.shape == (3, 2) + SHAPE
 
 
-def test_emoji_categories_label_each_emoji():
+def test_emoji_categories_label_each_emoji_for_a_class_conditional_model():
     from zoo.data.translation import EMOJI_CATEGORIES, emoji_categories
+    from zoo.training.datasets import load_training_data
 
     root = shared_path("datasets", "emoji").parent
     labels = emoji_categories(["1f600.png", "1f44d-1f3fd.png", "1f1eb-1f1f7.png"], root)
     assert [EMOJI_CATEGORIES[k] for k in labels] == ["Smileys & Emotion", "People & Body", "Flags"]
     with pytest.raises(Exception, match="have no category"):
         emoji_categories(["zzzz.png"], root)
+    # The emoji preset's stream: (images, category) batches, every category present.
+    model = BigGAN.from_preset("biggan_emoji", generator={"channels": 2}, discriminator={"channels": 2})
+    training = load_training_data(model, "emoji:google", "train", root, (64, 64, 3), False)
+    images, labels = next(iter(training.stream(256, 0)))
+    assert images.shape == (256, 2, 64, 64, 3) and labels.shape == (256, 2)
+    assert len(np.unique(labels.numpy())) >= 8 and labels.numpy().max() <= 9
 
 
 def test_presets():
