@@ -444,19 +444,16 @@ class EqualizedDense(keras.layers.Layer):
     Args:
         units: output features.
         gain: ``sqrt(2)`` before a (leaky) ReLU, 1 for a linear output.
-        use_bias: add a bias, scaled by ``lr_multiplier`` too.
+        use_bias: add a bias (zeros), scaled by ``lr_multiplier`` too.
         lr_multiplier: the learning-rate multiplier.
-        bias_init: the bias's initial value (StyleGAN's style affines: 1,
-            so that styles start as the identity).
     """
 
-    def __init__(self, units, gain=math.sqrt(2.0), use_bias=True, lr_multiplier=1.0, bias_init=0.0, **kwargs):
+    def __init__(self, units, gain=math.sqrt(2.0), use_bias=True, lr_multiplier=1.0, **kwargs):
         super().__init__(**kwargs)
         self.units = int(units)
         self.gain = float(gain)
         self.use_bias = bool(use_bias)
         self.lr_multiplier = float(lr_multiplier)
-        self.bias_init = float(bias_init)
 
     def build(self, input_shape):
         fan_in = int(input_shape[-1])
@@ -465,10 +462,7 @@ class EqualizedDense(keras.layers.Layer):
             shape=(fan_in, self.units), name="kernel",
             initializer=keras.initializers.RandomNormal(stddev=1.0 / self.lr_multiplier),
         )
-        self.bias = self.add_weight(
-            shape=(self.units,), name="bias",
-            initializer=keras.initializers.Constant(self.bias_init / self.lr_multiplier),
-        ) if self.use_bias else None
+        self.bias = self.add_weight(shape=(self.units,), name="bias", initializer="zeros") if self.use_bias else None
 
     def call(self, inputs):
         outputs = ops.matmul(inputs, ops.cast(self.kernel, inputs.dtype) * self.scale)
@@ -481,7 +475,7 @@ class EqualizedDense(keras.layers.Layer):
 
     def get_config(self):
         return {**super().get_config(), "units": self.units, "gain": self.gain,
-                "use_bias": self.use_bias, "lr_multiplier": self.lr_multiplier, "bias_init": self.bias_init}
+                "use_bias": self.use_bias, "lr_multiplier": self.lr_multiplier}
 
 
 @keras.saving.register_keras_serializable(package="zoo")
