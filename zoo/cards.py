@@ -135,7 +135,7 @@ def write_card(export_dir, scores=(), baselines=(), grid=None, title=None, notes
     shipped = (export_dir / "generator.keras").is_file()
     lines += ["## Files", ""]
     if not shipped:
-        lines += ["The weights are not shipped (a baseline): the training command below rebuilds them.", ""]
+        lines += ["The weights are not shipped: the training command below rebuilds them.", ""]
     lines += ["| file | what |", "|---|---|"]
     if shipped:
         lines += [
