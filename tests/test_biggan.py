@@ -246,6 +246,13 @@ def test_served_without_zoo_with_truncation_and_label_checks(tmp_path):
         model.generate(2, seed=0, labels=[0, 5])
     with pytest.raises(ConfigError, match="must be > 0"):
         model.generate(2, seed=0, truncation=-1.0)
+    # The card's sample grid: one row per class, from the served `sample`.
+    from PIL import Image
+
+    from zoo import cards
+
+    cards.write_samples(export_dir, 6)
+    assert np.asarray(Image.open(f"{export_dir}/samples.png")).shape == (3 * 16, 2 * 16, 3)
     loaded = assert_generator_round_trip(model.export_generator, tmp_path, {"noise": noise, "labels": labels})
     assert type(loaded) is BigGANGenerator
     grid = model.class_grid(per_class=2)

@@ -263,15 +263,22 @@ def main(argv=None):
 
 def write_samples(export_dir, num_images, seed=0):
     """``samples.png`` in ``export_dir``: ``num_images`` from its SavedModel's
-    ``sample`` signature (what a TF Serving user gets for ``seed``); returns
-    the file's name."""
+    ``sample`` signature (what a TF Serving user gets for ``seed``); a
+    class-conditional model's in one row per class. Returns the file's name."""
+    import numpy as np
     import tensorflow as tf
 
     from zoo.training.callbacks import image_grid, save_png
 
     sample = tf.saved_model.load(str(Path(export_dir) / "saved_model")).signatures["sample"]
-    images = sample(num_images=tf.constant(num_images), seed=tf.constant(seed))["images_uint8"].numpy()
-    save_png(str(Path(export_dir) / "samples.png"), image_grid(images))
+    condition = json.loads((Path(export_dir) / "metadata.json").read_text()).get("condition") or {}
+    extra, columns = {}, None
+    if condition.get("kind") == "class":
+        columns = max(1, num_images // condition["num_classes"])
+        labels = np.repeat(np.arange(condition["num_classes"]), columns).astype("int32")
+        num_images, extra = len(labels), {"labels": tf.constant(labels)}
+    images = sample(num_images=tf.constant(num_images), seed=tf.constant(seed), **extra)["images_uint8"].numpy()
+    save_png(str(Path(export_dir) / "samples.png"), image_grid(images, columns=columns))
     return "samples.png"
 
 
