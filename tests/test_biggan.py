@@ -301,3 +301,15 @@ def test_recipe_trains_with_one_grid_row_per_class(tmp_path):
     grid = np.asarray(Image.open(tmp_path / "run" / "samples" / "step_00000002.png"))
     assert grid.shape == (10 * 32, 8 * 32, 3)
     assert json.loads((tmp_path / "export" / "metadata.json").read_text())["standing_statistics"] == 16
+
+
+def test_the_shipped_model_serves_what_load_model_computes():
+    from conftest import REPO
+
+    generator = zoo.load("biggan_cifar10_small")
+    assert type(generator) is BigGANGenerator and generator.num_classes == 10
+    served = tf.saved_model.load(str(REPO / "savedmodels" / "biggan_cifar10_small" / "saved_model")).signatures
+    inputs = {"noise": np.random.default_rng(0).standard_normal((3, 128)).astype("float32"),
+              "labels": np.array([0, 4, 9], "int32")}
+    np.testing.assert_allclose(served["serving_default"](**{k: tf.constant(v) for k, v in inputs.items()})["images"],
+                               generator(inputs, training=False), atol=1e-4)

@@ -311,3 +311,16 @@ def test_recipe_trains_and_writes_a_style_mixing_grid(tmp_path):
     assert "stylegan (stylegan2_cifar10_small) on cifar10 train" in stdout
     assert (tmp_path / "run" / "samples" / "style_mixing_step_00000002.png").exists()
     assert (tmp_path / "export" / "saved_model").exists()
+
+
+def test_the_shipped_model_serves_what_load_model_computes():
+    from conftest import REPO
+
+    generator = zoo.load("stylegan2_cifar10_small")
+    assert type(generator) is StyleGenerator
+    served = tf.saved_model.load(str(REPO / "savedmodels" / "stylegan2_cifar10_small" / "saved_model")).signatures
+    noise = np.random.default_rng(0).standard_normal((2, 128)).astype("float32")
+    np.testing.assert_allclose(served["serving_default"](noise=tf.constant(noise))["images"],
+                               generator(noise, training=False), atol=1e-4)
+    np.testing.assert_allclose(served["truncated"](noise=tf.constant(noise), truncation=tf.constant(0.7))["images"],
+                               generator.synthesis(generator.styles(noise, 0.7)), atol=1e-4)
