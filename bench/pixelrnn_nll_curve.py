@@ -86,8 +86,9 @@ def main():
     # The last (whole test split) scores, as `zoo.evaluate --likelihood`
     # writes them, for the export's model card.
     scores["model"] = export_arg
+    subset = f" --num_images {args.final_test_images}" if args.final_test_images else ""
     scores["command"] = (f"python -m zoo.evaluate --likelihood {export_arg} "
-                         f"--dataset {dataset} --data_dir {args.data_dir}")
+                         f"--dataset {dataset} --data_dir {args.data_dir}{subset}")
     scores["training_command"] = metadata["command"]
     with open(os.path.join(export_dir, "scores.json"), "w") as f:
         json.dump(scores, f, indent=2)
