@@ -313,3 +313,15 @@ def test_the_shipped_model_serves_what_load_model_computes():
               "labels": np.array([0, 4, 9], "int32")}
     np.testing.assert_allclose(served["serving_default"](**{k: tf.constant(v) for k, v in inputs.items()})["images"],
                                generator(inputs, training=False), atol=1e-4)
+
+
+def test_the_evaluation_sampler_truncates_z_for_biggan_and_w_for_stylegan():
+    from conftest import REPO
+    from zoo.metrics.generator_io import load_sampler
+
+    biggan = load_sampler(REPO / "savedmodels" / "biggan_cifar10_small", truncation=0.5)
+    assert not biggan.truncates_w and biggan.latent_prior == {"name": "truncated_normal", "threshold": 0.5}
+    with pytest.raises(ConfigError, match="must be > 0"):
+        load_sampler(REPO / "savedmodels" / "biggan_cifar10_small", truncation=0.0)
+    stylegan = load_sampler(REPO / "savedmodels" / "stylegan2_cifar10_small", truncation=0.5)
+    assert stylegan.truncates_w and stylegan.latent_prior == {"name": "normal"}

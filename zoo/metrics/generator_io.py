@@ -40,6 +40,7 @@ class Sampler:
     conditional: bool
     latent_prior: dict = dataclasses.field(default_factory=lambda: {"name": "normal"})
     num_classes: int | None = None  # of a conditional generator, when known
+    truncates_w: bool = False  # StyleGAN: its generator truncates w itself
 
 
 def _keras_sampler(model, truncation=None) -> Sampler:
@@ -57,7 +58,8 @@ def _keras_sampler(model, truncation=None) -> Sampler:
         return np.asarray(model(noise, training=False))
 
     num_classes = getattr(model, "num_classes", None) if conditional else None
-    return Sampler(generate, int(noise_input.shape[-1]), conditional, num_classes=num_classes)
+    return Sampler(generate, int(noise_input.shape[-1]), conditional, num_classes=num_classes,
+                   truncates_w=hasattr(model, "styles"))
 
 
 def _saved_model_sampler(path: Path, truncation=None) -> Sampler:
@@ -75,7 +77,8 @@ def _saved_model_sampler(path: Path, truncation=None) -> Sampler:
             return truncated(truncation=tf.constant(float(truncation)), **feeds)["images"].numpy()
         return serve(**feeds)["images"].numpy()
 
-    return Sampler(generate, int(specs["noise"].shape[-1]), conditional)
+    return Sampler(generate, int(specs["noise"].shape[-1]), conditional,
+                   truncates_w="truncated" in loaded.signatures)
 
 
 def _export_metadata(path: Path) -> dict:
@@ -104,20 +107,18 @@ def load_sampler(path: str | Path, truncation: float | None = None) -> Sampler:
         path = path / "saved_model"
     if path.is_dir():
         sampler = _saved_model_sampler(path, truncation)
-        in_w = "truncated" in tf.saved_model.load(str(path)).signatures if truncation is not None else False
     else:
         import keras
 
         import zoo  # noqa: F401  (registers the zoo's custom layers for deserialisation)
 
-        model = keras.models.load_model(path, compile=False)
-        sampler = _keras_sampler(model, truncation)
-        in_w = hasattr(getattr(model, "export_generator", None) or model, "styles")
+        sampler = _keras_sampler(keras.models.load_model(path, compile=False), truncation)
     metadata = _export_metadata(path)
     sampler.latent_prior = _latent_prior(metadata)
-    if truncation is not None and not in_w:
-        if not truncation > 0:
-            raise ConfigError(f"truncation (the |z| threshold) must be > 0, got {truncation}")
+    if truncation is not None and not sampler.truncates_w:
+        from zoo.models.biggan import check_threshold
+
+        check_threshold(truncation)
         sampler.latent_prior = {"name": "truncated_normal", "threshold": float(truncation)}
     condition = metadata.get("condition") or {}
     if condition.get("kind") == "class":

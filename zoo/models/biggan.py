@@ -389,7 +389,8 @@ def standing_statistics(network, batches):
     averages of its batch statistics over ``batches`` (an iterable of
     inputs run in training mode): the cumulative average, by giving pass
     ``i`` the momentum ``i / (i + 1)`` (BigGAN's standing statistics)."""
-    norms = [layer for layer in _all_layers(network) if isinstance(layer, keras.layers.BatchNormalization)]
+    norms = [layer for layer in network._flatten_layers(include_self=False, recursive=True)
+             if isinstance(layer, keras.layers.BatchNormalization)]
     momenta = [norm.momentum for norm in norms]
     try:
         for i, inputs in enumerate(batches):
@@ -400,11 +401,6 @@ def standing_statistics(network, batches):
         for norm, momentum in zip(norms, momenta):
             norm.momentum = momentum
     return network
-
-
-def _all_layers(layer):
-    for child in layer._flatten_layers(include_self=False, recursive=True):
-        yield child
 
 
 # --- Presets -------------------------------------------------------------------------------------

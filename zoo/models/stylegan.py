@@ -98,6 +98,11 @@ def channels_at(resolution, channel_base, channel_max):
     return int(min(channel_base // resolution, channel_max))
 
 
+def per_layer(w, num_ws):
+    """w ``[batch, w_dim]`` -> ws ``[batch, num_ws, w_dim]``: one copy per layer."""
+    return ops.repeat(w[:, None, :], num_ws, axis=1)
+
+
 def _activate(x):
     """Leaky ReLU (0.2) times sqrt(2), StyleGAN2's ``lrelu`` with its gain."""
     return ops.leaky_relu(x, 0.2) * math.sqrt(2.0)
@@ -266,7 +271,7 @@ class BroadcastStyles(keras.layers.Layer):
         self.num_ws = int(num_ws)
 
     def call(self, w):
-        return ops.repeat(w[:, None, :], self.num_ws, axis=1)
+        return per_layer(w, self.num_ws)
 
     def compute_output_shape(self, input_shape):
         return (input_shape[0], self.num_ws, input_shape[-1])
@@ -413,7 +418,7 @@ class StyleGenerator(Network):
         """ws ``[batch, num_ws, w_dim]`` of ``noise``, truncated: ``w_avg +
         psi (w - w_avg)`` on layers below ``truncation_cutoff`` (all when
         None). ``truncation`` (psi) may be a tensor."""
-        ws = ops.repeat(self.mapping(noise, training=training)[:, None, :], self.num_ws, axis=1)
+        ws = per_layer(self.mapping(noise, training=training), self.num_ws)
         return truncate(ws, self.w_avg, truncation, truncation_cutoff)
 
 
@@ -645,7 +650,7 @@ class StyleGAN(GAN):
         generator = self.generator
         w = generator.mapping(noise, training=True)
         self.track_w_average(w)
-        ws = ops.repeat(w[:, None, :], self.num_ws, axis=1)
+        ws = per_layer(w, self.num_ws)
         if self.style_mixing:
             # One cutoff for the batch, the same on every replica.
             seed = self.next_seed(per_replica=False)
@@ -653,7 +658,7 @@ class StyleGAN(GAN):
             mixes = tf.random.stateless_uniform([], tf.random.experimental.stateless_fold_in(seed, 1)) < self.style_mixing
             cutoff = tf.where(mixes, cutoff, self.num_ws)
             other = generator.mapping(self.sample_latent(ops.shape(noise)[0]), training=True)
-            ws = mix_styles(ws, ops.repeat(other[:, None, :], self.num_ws, axis=1), cutoff)
+            ws = mix_styles(ws, per_layer(other, self.num_ws), cutoff)
         return generator.synthesis(ws, training=True)
 
     def track_w_average(self, w):
@@ -682,7 +687,7 @@ class StyleGAN(GAN):
         seed = self.next_seed(per_replica=False)
 
         def lengths():
-            ws = ops.repeat(self.generator.mapping(noise, training=True)[:, None, :], self.num_ws, axis=1)
+            ws = per_layer(self.generator.mapping(noise, training=True), self.num_ws)
             with tf.GradientTape() as tape:
                 tape.watch(ws)
                 images = ops.cast(self.generator.synthesis(ws, training=True), "float32")
