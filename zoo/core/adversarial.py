@@ -323,6 +323,13 @@ class GAN(ZooModel):
         were, and its reported values are not counted."""
         return None
 
+    def player_roles(self):
+        """``(discriminator role, generator role)``: the optimizer roles
+        ``discriminator_step`` and ``generator_step`` update. A model with
+        several pairs of players trained in turn (StackGAN's stages) picks
+        the current pair."""
+        return "d_optimizer", "g_optimizer"
+
     def constrain_discriminator_values(self, values):
         """What ``after_discriminator_step`` does to the discriminator's
         trainable weights, as a function of their values (one tensor per
@@ -471,7 +478,7 @@ class GAN(ZooModel):
         noise = self.sample_latent(ops.shape(real)[0])
         fake = self.generate_images(noise, condition, training=True)
         reports = self.apply_update(
-            "d_optimizer", lambda: self._discriminator_objective(real, fake, condition)
+            self.player_roles()[0], lambda: self._discriminator_objective(real, fake, condition)
         )
         self.after_discriminator_step()
         return reports
@@ -520,7 +527,7 @@ class GAN(ZooModel):
             self.generator.non_trainable_weights + self.discriminator.non_trainable_weights
         )
         reports = self.apply_update(
-            "g_optimizer", objective, with_tape=True, when=when, restore=restore
+            self.player_roles()[1], objective, with_tape=True, when=when, restore=restore
         )
         self.after_generator_step(when)
         return reports

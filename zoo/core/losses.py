@@ -222,6 +222,24 @@ def r1_penalty(discriminator, real, gamma=10.0):
     return 0.5 * gamma * _squared_norm_per_example(gradients)
 
 
+def matching_aware_discriminator_loss(discriminator_loss, real_outputs, wrong_outputs, fake_outputs):
+    """GAN-CLS's matching-aware discriminator loss (Reed et al. 2016,
+    "Generative Adversarial Text to Image Synthesis", Algorithm 1):
+    real images with their own text are real; real images with mismatched
+    text and generated images with their text are both fake, each at half
+    weight, as the authors' code does:
+    ``L_real(real) + (L_fake(wrong) + L_fake(fake)) / 2``.
+
+    ``discriminator_loss(real, fake) = L_real(real) + L_fake(fake)`` is any
+    separable loss of ``LOSSES`` (each of them is); written as the mean of
+    two of its calls, ``(d(real, wrong) + d(real, fake)) / 2``. Returns
+    ``[batch]`` losses.
+    """
+    return 0.5 * (
+        discriminator_loss(real_outputs, wrong_outputs) + discriminator_loss(real_outputs, fake_outputs)
+    )
+
+
 LOSSES = {
     # name: (discriminator loss, generator loss)
     "minimax": (minimax_discriminator_loss, minimax_generator_loss),
@@ -252,6 +270,7 @@ __all__ = [
     "wasserstein_generator_loss",
     "hinge_discriminator_loss",
     "hinge_generator_loss",
+    "matching_aware_discriminator_loss",
     "gradient_penalty",
     "r1_penalty",
     "get",
