@@ -124,7 +124,7 @@ def _optimizer_values(model):
     return [np.array(v.numpy()) for o in _optimizers(model).values() for v in o.variables]
 
 
-def assert_replicas_match(make_model, batch, calls_per_step=2, atol=1e-5, steps=1, also=None):
+def assert_replicas_match(make_model, batch, calls_per_step=2, atol=1e-5, steps=1, also=None, moving=None):
     """One (or ``steps``) SGD step(s) on 2 replicas == the same on 1 device.
 
     Compares every weight of the model (networks, EMA copies, histories, the
@@ -142,6 +142,9 @@ def assert_replicas_match(make_model, batch, calls_per_step=2, atol=1e-5, steps=
         also: ``model -> list of arrays`` computed after training and
             compared too (BigGAN: the sampling generator's standing
             statistics).
+        moving: ``model -> weights`` the step must move (default: all
+            trainable weights; a phase that trains some networks only
+            names theirs).
     """
     images = batch[0] if isinstance(batch, tuple) else batch
     global_batch = len(images)
@@ -158,13 +161,14 @@ def assert_replicas_match(make_model, batch, calls_per_step=2, atol=1e-5, steps=
                     )
                 ]
                 FixedNoise(model, noises)
-        initial = values(model.trainable_weights)
+        watched = moving(model) if moving else model.trainable_weights
+        initial = values(watched)
         dataset = tf.data.Dataset.from_tensors(batch).repeat(steps)
         model.fit(dataset, epochs=1, verbose=0)
         assert int(model.step.numpy()) == steps
         moved = [
             not np.array_equal(before, after.numpy())
-            for before, after in zip(initial, model.trainable_weights)
+            for before, after in zip(initial, watched)
         ]
         assert len(moved) > 0 and sum(moved) >= len(moved) / 2, (
             f"only {sum(moved)} of {len(moved)} trainable weights moved: the check would be vacuous"

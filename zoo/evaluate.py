@@ -24,6 +24,11 @@ classifier where one is shipped):
   (needs the official TF graph, i.e. a network, once);
 * classifier: ``classifier_fid``, ``classifier_score_mean``/``_std``.
 
+With ``--text_to_image EXPORT[,EXPORT...]`` it scores text-to-image models on
+the held-out captions of ``--dataset`` (``emoji``): FID, KID and
+precision/recall against the held-out images, and R-precision with the
+model's own text and image encoders (``zoo.metrics.text_to_image``).
+
 With ``--super_resolution EXPORT[,EXPORT...]`` it scores x4 upscalers on the
 held-out images of ``--dataset`` (``photos``: the five evaluation
 photographs) as SR papers do: PSNR/SSIM on the luma with a ``scale``-pixel
@@ -286,6 +291,9 @@ def _parse_args(argv):
     source.add_argument("--super_resolution", metavar="EXPORT[,EXPORT...]",
                         help="export folders of super-resolution models (SRGAN, SRResNet): PSNR/SSIM "
                              "on the luma of --real_split's whole images, bicubic beside them")
+    source.add_argument("--text_to_image", metavar="EXPORT[,EXPORT...]",
+                        help="export folders of text-to-image models (GAN-CLS, StackGAN): FID, KID, "
+                             "precision/recall and R-precision of images drawn for --real_split's captions")
     parser.add_argument("--montage", help="with --super_resolution: write centre crops of every method here (PNG)")
     parser.add_argument("--direction", choices=["a_to_b", "b_to_a"],
                         help="which way a two-way translator runs (default: its serving_default, A -> B)")
@@ -330,6 +338,21 @@ def main(argv=None) -> dict:
 
 
 def _run(args) -> dict:
+    if args.text_to_image:
+        from zoo.metrics.text_to_image import evaluate_text_to_image, text_to_image_table
+
+        exports = [e for e in args.text_to_image.split(",") if e]
+        results = [
+            evaluate_text_to_image(e, args.dataset, args.data_dir, args.real_split, args.num_images,
+                                   args.seed, args.batch_size, args.kid_subset_size)
+            for e in exports
+        ]
+        for result, export_dir in zip(results, exports):
+            result["training_command"] = _training_command(export_dir)
+        result = {"command": args.command, "results": results}
+        print(text_to_image_table(results))
+        _report({"command": args.command}, args.output, full=result)
+        return result
     if args.super_resolution:
         exports = [e for e in args.super_resolution.split(",") if e]
         result = evaluate_super_resolution(exports, args.dataset, args.data_dir, args.real_split,

@@ -148,6 +148,10 @@ def _write_export(model, network, temp_dir, metadata):
     if hasattr(model, "export_generator_ba"):
         # A two-way model's second direction, B -> A.
         model.export_generator_ba.save(os.path.join(temp_dir, "generator_ba.keras"))
+    # Networks that score the export rather than generate (a text-to-image
+    # model's image encoder, for R-precision).
+    for name, extra in getattr(model, "export_extra_networks", dict)().items():
+        extra.save(os.path.join(temp_dir, f"{name}.keras"))
     export_saved_model(model, os.path.join(temp_dir, "saved_model"))
     if hasattr(model, "export_metadata"):
         info = model.export_metadata()

@@ -11,6 +11,10 @@
 * ``"super_resolution"``: ``(high, low)`` batches of random crops of
   high-resolution images and their downsampled copies (SRGAN;
   ``zoo.data.super_resolution``);
+* ``"captions"``: ``(images, {"tokens", "identity"})`` batches of images
+  and one of their captions each, as character ids (text-to-image models;
+  ``zoo.data.captions``); the sample grid draws fixed captions: held-out
+  ones and combinations no training caption has;
 * ``"pixels"``: ``(values, values)`` batches of int sub-pixel values, the
   input and the target of a likelihood model (PixelRNN); 2-level models see
   a fixed binarisation (``zoo.models.pixelrnn.binarize``).
@@ -67,6 +71,8 @@ def load_training_data(model, dataset, split, data_dir, image_shape, resize, deg
         return _paired(model, dataset, split, data_dir, image_shape, size, degradation)
     if kind == "unpaired":
         return _unpaired(model, dataset, split, data_dir, image_shape, size, group)
+    if kind == "captions":
+        return _captions(model, dataset, split, data_dir, image_shape, size)
     if kind == "pixels":
         return _pixels(model, dataset, split, data_dir, image_shape, size)
     if kind == "super_resolution":
@@ -217,6 +223,26 @@ def _unpaired(model, dataset, split, data_dir, image_shape, size, group):
         stream=stream,
         steps_per_epoch=lambda batch: translation.translation_steps_per_epoch(domains, batch * group),
         grid=_grid_rows(model, source, target),
+    )
+
+
+def _captions(model, dataset, split, data_dir, image_shape, size):
+    from zoo.data import captions
+
+    data = captions.load_captioned(dataset, split, data_dir, image_size=size, max_length=model.max_length)
+    _check_shape(data.images, image_shape, str(dataset), size)
+
+    def stream(batch, start_step, resolution=None, seed=0):
+        return captions.make_caption_stream(data, batch, model.max_length, seed=seed, start_step=start_step)
+
+    grid_captions = captions.grid_captions(dataset, data_dir, model.max_length)
+    return TrainingData(
+        description=data.description,
+        num_examples=len(data),
+        image_shape=tuple(data.images.shape[1:]),
+        stream=stream,
+        steps_per_epoch=lambda batch: captions.caption_steps_per_epoch(data, batch),
+        grid=lambda model: model.caption_grid(grid_captions),
     )
 
 
