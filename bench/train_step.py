@@ -181,6 +181,12 @@ def _stream(model, config, batch_size):
         from zoo.data.super_resolution import downsample
 
         return _real_batches(batch_size, model.crop_shape).map(lambda x: (x, downsample(x, model.scale)))
+    if getattr(model, "data_kind", None) == "captions":  # (images, {"tokens", "identity"})
+        from zoo.core.text import tokenize
+
+        captions = [f"a caption of image {i}, with a few words" for i in range(batch_size)]
+        text = {"tokens": tokenize(captions, model.max_length), "identity": tf.range(batch_size)}
+        return _real_batches(batch_size, config["image_shape"]).map(lambda x: (x, text))
     group = model.real_batches_per_step
     batches = _real_batches(batch_size, config["image_shape"], group)
     if model.condition.kind == "class":

@@ -292,3 +292,22 @@ def test_recipe_trains_both_phases_on_the_emoji_and_exports_a_text_model(tmp_pat
     loaded = keras.models.load_model(tmp_path / "export" / "generator.keras")
     assert loaded.generate(["a red apple"], seed=0).shape == (1, 64, 64, 3)
     assert (tmp_path / "run" / "samples" / "step_00000004.png").exists()
+
+
+@pytest.mark.parametrize("name", ["gan_cls_emoji_small", "gan_int_cls_emoji_small", "stackgan_emoji_small"])
+def test_the_shipped_models_generate_from_captions_as_their_saved_models_do(name):
+    from conftest import REPO
+
+    folder = REPO / "savedmodels" / name
+    metadata = json.loads((folder / "metadata.json").read_text())
+    captions = ["a red apple", "a blue heart with a smiling face"]
+    model = zoo.get(metadata["architecture"]).from_preset(metadata["preset"], pretrained=True)
+    images = model.generate(captions, seed=7)
+    np.testing.assert_allclose(zoo.load(name).generate(captions, seed=7), images, atol=1e-5)
+    served = tf.saved_model.load(str(folder / "saved_model")).signatures["sample"]
+    out = served(num_images=tf.constant(2), seed=tf.constant(7), text=tf.constant(captions))["images"]
+    np.testing.assert_allclose(out, images, atol=1e-4)
+    # The encoders came with it: the text encoder is the trained one, not a fresh one.
+    fresh = zoo.get(metadata["architecture"]).from_preset(metadata["preset"])
+    assert not np.allclose(fresh.encode_text(captions), model.encode_text(captions))
+    assert model.image_encoder.get_weights()[0].shape == fresh.image_encoder.get_weights()[0].shape

@@ -66,7 +66,7 @@ def test_conditioning_augmentation_is_mean_plus_sigma_times_epsilon():
     np.testing.assert_allclose(got_mean, mean, rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(got_log_variance, log_variance, rtol=1e-5, atol=1e-6)
     # The code reaching the generator: the augmentation layer's output.
-    code_model = keras.Model(stage_one.inputs, stage_one.get_layer("concatenate").input[0])
+    code_model = keras.Model(stage_one.inputs, stage_one.get_layer("condition_and_noise").input[0])
     noise = np.concatenate([np.zeros((3, 8), "float32"), epsilon], axis=1)
     code = code_model({"noise": noise, "text_embedding": text})
     np.testing.assert_allclose(code, mean + np.exp(0.5 * log_variance) * epsilon, rtol=1e-5, atol=1e-6)

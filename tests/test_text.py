@@ -15,7 +15,8 @@ from zoo.core.text import (
     CharCNNRNN,
     ImageEncoder,
     check_captions,
-    joint_embedding_loss,
+    contrastive_embedding_loss,
+    structured_hinge_embedding_loss,
     tokenize,
 )
 from zoo.metrics.text_to_image import r_precision
@@ -95,7 +96,7 @@ def _hinge(x):
     return max(0.0, x)
 
 
-def test_joint_embedding_loss_against_a_hand_computed_value():
+def test_structured_hinge_loss_against_a_hand_computed_value():
     images = np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]], "float32")
     texts = np.array([[2.0, 0.0], [0.5, 0.5], [0.0, 1.0]], "float32")
     identity = np.array([0, 1, 2])
@@ -106,24 +107,48 @@ def test_joint_embedding_loss_against_a_hand_computed_value():
         image_side = _hinge(1 + max(scores[i, j] for j in others) - scores[i, i])
         text_side = _hinge(1 + max(scores[j, i] for j in others) - scores[i, i])
         expected.append(image_side + text_side)
-    loss = joint_embedding_loss(images, texts, identity).numpy()
+    loss = structured_hinge_embedding_loss(images, texts, identity).numpy()
     np.testing.assert_allclose(loss, expected, rtol=1e-6)
     # Examples of the same subject are never each other's wrong class:
     # with every example the same subject there is nothing to beat.
-    assert np.all(joint_embedding_loss(images, texts, np.zeros(3, "int32")).numpy() == 0.0)
+    assert np.all(structured_hinge_embedding_loss(images, texts, np.zeros(3, "int32")).numpy() == 0.0)
 
 
-def test_joint_embedding_loss_on_two_replicas_sees_the_global_batch():
+def _log_softmax_own(row, own):
+    row = np.asarray(row, np.float64)
+    return np.log(np.sum(np.exp(row))) - row[own]
+
+
+def test_contrastive_loss_against_a_hand_computed_value():
+    images = np.array([[1.0, 0.0], [0.0, 2.0], [1.0, 1.0], [3.0, -1.0]], "float32")
+    texts = np.array([[2.0, 0.0], [0.5, 0.5], [0.0, 1.0], [1.0, 1.0]], "float32")
+    identity = np.array([0, 1, 2, 1])  # examples 1 and 3: the same subject
+    unit = lambda x: x / np.linalg.norm(x, axis=1, keepdims=True)  # noqa: E731
+    cosine = unit(images) @ unit(texts).T / 0.5  # [image, caption] / temperature
+    expected = []
+    for i in range(4):
+        allowed = [j for j in range(4) if j == i or identity[j] != identity[i]]
+        own = allowed.index(i)
+        expected.append(_log_softmax_own(cosine[i, allowed], own) + _log_softmax_own(cosine[allowed, i], own))
+    loss = contrastive_embedding_loss(images, texts, identity, temperature=0.5).numpy()
+    np.testing.assert_allclose(loss, expected, rtol=1e-5)
+    # Equal embeddings cost 2 log n: no collapsed minimum.
+    same = np.ones((4, 2), "float32")
+    np.testing.assert_allclose(contrastive_embedding_loss(same, same, np.arange(4)), 2 * np.log(4), rtol=1e-6)
+
+
+@pytest.mark.parametrize("loss", [structured_hinge_embedding_loss, contrastive_embedding_loss])
+def test_embedding_losses_on_two_replicas_see_the_global_batch(loss):
     rng = np.random.default_rng(0)
     images = rng.normal(size=(4, 3)).astype("float32")
     texts = rng.normal(size=(4, 3)).astype("float32")
     identity = np.array([0, 1, 2, 1], "int32")
-    single = joint_embedding_loss(images, texts, identity).numpy()
+    single = loss(images, texts, identity).numpy()
     strategy = mirrored(2)
     dataset = strategy.experimental_distribute_dataset(
         tf.data.Dataset.from_tensors((images, texts, identity))
     )
-    per_replica = strategy.run(lambda b: joint_embedding_loss(*b), args=(next(iter(dataset)),))
+    per_replica = strategy.run(lambda b: loss(*b), args=(next(iter(dataset)),))
     double = np.concatenate([v.numpy() for v in strategy.experimental_local_results(per_replica)])
     np.testing.assert_allclose(double, single, rtol=1e-6)
 

@@ -38,6 +38,8 @@ PAPERS = {
     "stylegan": "Karras et al. 2019, *A Style-Based Generator Architecture for GANs*, as StyleGAN2 (Karras et "
     "al. 2020, *Analyzing and Improving the Image Quality of StyleGAN*)",
     "biggan": "Brock et al. 2019, *Large Scale GAN Training for High Fidelity Natural Image Synthesis*",
+    "gan_cls": "Reed et al. 2016, *Generative Adversarial Text to Image Synthesis*",
+    "stackgan": "Zhang et al. 2017, *StackGAN: Text to Photo-realistic Image Synthesis with Stacked GANs*",
 }
 
 # Score keys as shown, in order, with how to format them.
@@ -53,6 +55,8 @@ SCORES = [
     ("classifier_score_mean", "classifier score", "{:.2f}"),
     ("precision", "precision", "{:.3f}"),
     ("recall", "recall", "{:.3f}"),
+    ("r_precision", "R-precision (1 of 100, zoo encoders)", "{:.3f}"),
+    ("r_precision_real", "R-precision of the real images", "{:.3f}"),
 ]
 
 
@@ -89,6 +93,13 @@ def _signatures(metadata):
         return (
             f"`serving_default`: `images` float32 `[batch, {shape}]` in [-1, 1] -> `images`, "
             "`images_uint8`; `serving_default_uint8`: the same from uint8 `images`"
+        )
+    if kind == "text":
+        return (
+            "`serving_default` (`noise` and `text`: raw UTF-8 captions, one per image -> `images`, "
+            "`images_uint8`) and `sample` (`num_images`, `seed`, `text` -> same); captions are "
+            f"tokenised inside (at most {metadata.get('max_caption_length')} characters; an empty, too "
+            "long or non-UTF-8 caption is an error)"
         )
     inputs = "`noise`" + (" and `labels`" if kind == "class" else "")
     text = f"`serving_default` ({inputs} -> `images`, `images_uint8`) and `sample` (`num_images`, `seed` -> same)"
@@ -144,6 +155,11 @@ def write_card(export_dir, scores=(), baselines=(), grid=None, title=None, notes
             f"(inputs {', '.join('`' + i + '`' for i in metadata.get('inputs', []))}) |",
             f"| `saved_model/` | TF SavedModel, loads without the zoo: {_signatures(metadata)} |",
         ]
+        if (export_dir / "image_encoder.keras").is_file():
+            lines.append(
+                "| `image_encoder.keras` | the image side of the text encoder's joint embedding, "
+                "which R-precision scores with |"
+            )
     lines += [
         "| `metadata.json` | architecture, preset, shapes, step, the training command, hardware |",
         "",
@@ -166,9 +182,14 @@ def write_card(export_dir, scores=(), baselines=(), grid=None, title=None, notes
         lines += [", ".join(facts) + ".", ""]
     if grid:
         lines += [f"![samples]({grid})", ""]
+        captions_file = export_dir / "samples.txt"
+        if captions_file.is_file():
+            captions = [c for c in captions_file.read_text().splitlines() if c]
+            lines += ["Rows, top to bottom, one caption each (the first held out, the last never in any "
+                      "training caption): " + "; ".join(f"\"{c}\"" for c in captions) + ".", ""]
     # Each JSON file read once: its scores make rows, its commands the list below.
-    score_results = [json.loads(Path(path).read_text()) for path in scores]
-    baseline_results = [(label, json.loads(Path(path).read_text())) for label, path in baselines]
+    score_results = [_read_scores(path) for path in scores]
+    baseline_results = [(label, _read_scores(path)) for label, path in baselines]
     rows = []
     for result in score_results:
         # A two-way model is scored once per direction: say which.
@@ -214,6 +235,15 @@ def write_card(export_dir, scores=(), baselines=(), grid=None, title=None, notes
     return text
 
 
+def _read_scores(path):
+    """A ``zoo.evaluate`` JSON file; one of ``--text_to_image``'s (a list of
+    results under one command) as its single result with the command."""
+    result = json.loads(Path(path).read_text())
+    if "results" in result and len(result["results"]) == 1:
+        return {**result["results"][0], "command": result.get("command")}
+    return result
+
+
 def _super_resolution_scores(result):
     """The card's section for ``zoo.evaluate --super_resolution`` scores:
     the per-image table, the montage and the commands behind them."""
@@ -250,6 +280,7 @@ def main(argv=None):
     parser.add_argument("--samples", type=int, metavar="N",
                         help="write samples.png into the export folder (N images of its SavedModel's "
                              "`sample` signature, seed 0) and show it")
+    parser.add_argument("--data_dir", help="with --samples, for a text-to-image model: where its dataset is")
     parser.add_argument("--title")
     parser.add_argument("--notes", help="a Markdown file of notes to append")
     args = parser.parse_args(argv)
@@ -257,22 +288,35 @@ def main(argv=None):
     notes = Path(args.notes).read_text() if args.notes else None
     grid = args.grid
     if args.samples:
-        grid = write_samples(args.export_dir, args.samples)
+        grid = write_samples(args.export_dir, args.samples, data_dir=args.data_dir)
     print(write_card(args.export_dir, args.scores, baselines, grid, args.title, notes))
 
 
-def write_samples(export_dir, num_images, seed=0):
+def write_samples(export_dir, num_images, seed=0, data_dir=None):
     """``samples.png`` in ``export_dir``: ``num_images`` from its SavedModel's
     ``sample`` signature (what a TF Serving user gets for ``seed``); a
-    class-conditional model's in one row per class. Returns the file's name."""
+    class-conditional model's in one row per class, a text-to-image model's
+    in one row per grid caption (``zoo.data.captions.grid_captions`` of its
+    dataset under ``data_dir``, written to ``samples.txt``). Returns the
+    file's name."""
     import numpy as np
     import tensorflow as tf
 
     from zoo.training.callbacks import image_grid, save_png
 
     sample = tf.saved_model.load(str(Path(export_dir) / "saved_model")).signatures["sample"]
-    condition = json.loads((Path(export_dir) / "metadata.json").read_text()).get("condition") or {}
+    metadata = json.loads((Path(export_dir) / "metadata.json").read_text())
+    condition = metadata.get("condition") or {}
     extra, columns = {}, None
+    if condition.get("kind") == "text":
+        # One row per fixed caption (held-out ones, then novel ones), several draws each.
+        from zoo.data.captions import grid_captions
+
+        captions = grid_captions(metadata["dataset"], data_dir, metadata["max_caption_length"])
+        columns = max(1, num_images // len(captions))
+        text = [caption for caption in captions for _ in range(columns)]
+        num_images, extra = len(text), {"text": tf.constant(text)}
+        (Path(export_dir) / "samples.txt").write_text("\n".join(captions) + "\n")
     if condition.get("kind") == "class":
         columns = max(1, num_images // condition["num_classes"])
         labels = np.repeat(np.arange(condition["num_classes"]), columns).astype("int32")

@@ -62,17 +62,27 @@ def pretrained():
 def load_into(model, name):
     """Copy the trained generator(s) of pretrained model ``name`` into
     ``model`` (built from the same preset): ``generator`` (and its moving
-    average), and ``generator_ba`` of a two-way model; a model without a
-    generator (PixelRNN) gets its exported network. The discriminators
+    average), and ``generator_ba`` of a two-way model, a text-to-image
+    model's text and image encoders; a model without a generator (PixelRNN)
+    gets its exported network. The discriminators
     start fresh: the zoo ships generators."""
+    import keras
+
     trained = load(name)
+    folder = Path(pretrained()[name]["path"])
     main = model.generator if hasattr(model, "generator") else model.export_network
     targets = [main] + ([model.ema_generator] if getattr(model, "ema_generator", None) else [])
-    pairs = [(trained, target) for target in targets]
-    second = Path(pretrained()[name]["path"]) / "generator_ba.keras"
+    extra = []
+    if hasattr(trained, "text_encoder") and hasattr(model, "text_encoder"):
+        # A text-to-image export holds its text encoder with the generator;
+        # the image encoder it was trained with lies beside it.
+        trained, extra = trained.generator, [(trained.text_encoder, model.text_encoder)]
+        if (folder / "image_encoder.keras").is_file():
+            extra.append((keras.models.load_model(folder / "image_encoder.keras", compile=False),
+                          model.image_encoder))
+    pairs = [(trained, target) for target in targets] + extra
+    second = folder / "generator_ba.keras"
     if hasattr(model, "generator_ba") and second.is_file():
-        import keras
-
         trained_ba = keras.models.load_model(second, compile=False)
         pairs += [(trained_ba, model.generator_ba)]
         if getattr(model, "ema_generator_ba", None) is not None:

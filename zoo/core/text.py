@@ -6,8 +6,11 @@ Fine-grained Visual Descriptions" (CVPR): a character-level text encoder
 (a convolutional-recurrent net over one-hot characters, its hidden states
 averaged over time) trained with an image encoder so that an image scores
 higher with its own caption than with any other class's (the deep
-symmetric structured joint embedding, DS-SJE, eq. 2-5). Being
-character-level, it encodes words it never saw. Reed et al. 2016 (GAN-CLS)
+symmetric structured joint embedding, DS-SJE, eq. 2-5:
+``structured_hinge_embedding_loss``). Being character-level, it encodes
+words it never saw. The zoo trains both encoders from scratch, where the
+hinge collapses; its default is the same symmetric in-batch objective with a
+softmax on cosine similarities (``contrastive_embedding_loss``). Reed et al. 2016 (GAN-CLS)
 and StackGAN then condition their GANs on the frozen text encoder.
 
 Characters: ``ALPHABET`` (the 70 of Reed et al.'s code: lower-case letters,
@@ -209,10 +212,26 @@ class ImageEncoder(Network):
         return {**super().get_config(), "image_shape": list(self.image_shape), "filters": list(self.filters)}
 
 
-# --- The joint embedding's loss ---------------------------------------------------
+# --- The joint embedding's losses ---------------------------------------------------
 
 
-def joint_embedding_loss(image_embeddings, text_embeddings, identity, margin=1.0):
+def _in_batch_scores(image_embeddings, text_embeddings, identity):
+    """``(image rows, text rows, wrong, own)`` over the global batch: this
+    replica's examples' compatibilities with every caption ``[local,
+    global]`` and every image ``[local, global]``, where the other example
+    is a different subject (``wrong``), and each row's own column (``own``)."""
+    all_images = replicas.global_batch(image_embeddings)
+    all_texts = replicas.global_batch(text_embeddings)
+    all_identity = replicas.global_batch(ops.cast(identity, "int32"))
+    local = ops.shape(image_embeddings)[0]
+    own = replicas.replica_id() * local + ops.arange(local)
+    image_rows = ops.matmul(image_embeddings, ops.transpose(all_texts))  # F(v_i, t_j)
+    text_rows = ops.matmul(text_embeddings, ops.transpose(all_images))  # F(v_j, t_i)
+    wrong = ops.not_equal(ops.cast(identity, "int32")[:, None], all_identity[None, :])
+    return image_rows, text_rows, wrong, own
+
+
+def structured_hinge_embedding_loss(image_embeddings, text_embeddings, identity, margin=1.0):
     """Per-example symmetric structured hinge loss ``[batch]`` (Reed et al.
     2016, "Learning Deep Representations of Fine-grained Visual
     Descriptions", eq. 2-5, DS-SJE), over the global batch.
@@ -228,20 +247,56 @@ def joint_embedding_loss(image_embeddings, text_embeddings, identity, margin=1.0
     one caption per image in the batch), and examples of the same subject
     (the same emoji in another style) never counted as wrong.
 
-    Args:
-        image_embeddings, text_embeddings: ``[batch, d]`` on this replica.
-        identity: int ``[batch]`` subject ids.
-    Returns:
-        ``[batch]`` on this replica: the negatives are gathered from every
-        replica, so N replicas give what one device gives.
+    With both encoders trained from scratch this loss has a trap: before
+    any pair can be told apart, shrinking every embedding lowers it towards
+    ``2 * margin``, where all embeddings are equal and the gradient
+    vanishes (seen on the emoji within 300 steps). Reed et al. avoid it
+    with fixed GoogLeNet image features; the zoo trains with
+    ``contrastive_embedding_loss`` by default.
+
+    Returns ``[batch]`` on this replica: the negatives are gathered from
+    every replica, so N replicas give what one device gives.
     """
-    all_images = replicas.global_batch(image_embeddings)
-    all_texts = replicas.global_batch(text_embeddings)
-    all_identity = replicas.global_batch(ops.cast(identity, "int32"))
-    own_images, own_texts, own_identity = image_embeddings, text_embeddings, ops.cast(identity, "int32")
-    matching = ops.sum(own_images * own_texts, axis=-1)  # F(v_i, t_i)
-    wrong = ops.not_equal(own_identity[:, None], all_identity[None, :])  # [local, global]
+    image_rows, text_rows, wrong, own = _in_batch_scores(image_embeddings, text_embeddings, identity)
+    matching = ops.sum(image_embeddings * text_embeddings, axis=-1)  # F(v_i, t_i)
     very_negative = -1e9
-    image_side = ops.max(ops.where(wrong, ops.matmul(own_images, ops.transpose(all_texts)), very_negative), axis=1)
-    text_side = ops.max(ops.where(wrong, ops.matmul(own_texts, ops.transpose(all_images)), very_negative), axis=1)
+    image_side = ops.max(ops.where(wrong, image_rows, very_negative), axis=1)
+    text_side = ops.max(ops.where(wrong, text_rows, very_negative), axis=1)
     return ops.relu(margin + image_side - matching) + ops.relu(margin + text_side - matching)
+
+
+def contrastive_embedding_loss(image_embeddings, text_embeddings, identity, temperature=0.1):
+    """Per-example symmetric softmax loss ``[batch]`` of a joint embedding
+    over the global batch: the structured objective of Reed et al. 2016
+    (each image should score its own caption above every other subject's,
+    and each caption its own image) with a softmax in place of the max and
+    the hinge, on L2-normalised embeddings (cosine compatibility, scaled by
+    ``1 / temperature``), as CLIP (Radford et al. 2021) trains both encoders
+    from scratch. Example ``i`` pays
+
+        -log softmax_j(cos(v_i, t_j) / T)[i] - log softmax_j(cos(v_j, t_i) / T)[i]
+
+    over ``j = i`` and the examples of other subjects (the same subject in
+    another style is left out, as in the hinge loss). Unlike the hinge it
+    has no collapsed minimum: equal embeddings cost ``2 log n``.
+    """
+    image_embeddings = _l2_normalize(image_embeddings)
+    text_embeddings = _l2_normalize(text_embeddings)
+    image_rows, text_rows, wrong, own = _in_batch_scores(image_embeddings, text_embeddings, identity)
+    columns = ops.shape(image_rows)[1]
+    is_own = ops.equal(ops.arange(columns)[None, :], own[:, None])
+    allowed = ops.logical_or(wrong, is_own)
+
+    def side(rows):
+        logits = ops.where(allowed, rows / temperature, -1e9)
+        own_logit = ops.sum(ops.where(is_own, logits, 0.0), axis=1)
+        return ops.logsumexp(logits, axis=1) - own_logit
+
+    return side(image_rows) + side(text_rows)
+
+
+def _l2_normalize(values):
+    return values / ops.maximum(ops.norm(values, axis=-1, keepdims=True), 1e-12)
+
+
+EMBEDDING_LOSSES = {"contrastive": contrastive_embedding_loss, "hinge": structured_hinge_embedding_loss}

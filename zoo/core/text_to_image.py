@@ -4,8 +4,8 @@ Shared by Reed et al. 2016 (GAN-CLS, GAN-INT-CLS; ``zoo.models.gan_cls``)
 and StackGAN (``zoo.models.stackgan``). The model owns
 
 * a character-level **text encoder** (``zoo.core.text.CharCNNRNN``) and the
-  **image encoder** it is trained with (the joint embedding of Reed et al.
-  2016, CVPR, DS-SJE);
+  **image encoder** it is trained with (the symmetric joint embedding of
+  Reed et al. 2016, CVPR; ``embedding_loss``);
 * a generator ``(noise, text_embedding) -> images`` and a discriminator
   ``(images, text_embedding) -> logits``.
 
@@ -44,7 +44,7 @@ from zoo.core.errors import ConfigError
 from zoo.core.model import serving_outputs
 from zoo.core.networks import Network, input_names, network_inputs
 from zoo.core.optimizers import adam
-from zoo.core.text import check_captions, joint_embedding_loss, tokenize
+from zoo.core.text import EMBEDDING_LOSSES, check_captions, tokenize
 
 
 def _deserialized(value):
@@ -118,7 +118,14 @@ class TextToImageGAN(GAN):
         interpolation_beta: ``beta`` of the interpolation (0.5 in the paper).
         interpolation_weight: weight of the interpolated term in the
             generator's loss.
-        embedding_margin: margin of the joint-embedding hinge loss.
+        embedding_loss: the text encoder's training loss: ``"contrastive"``
+            (default: the symmetric softmax over in-batch subjects on
+            cosine similarities, ``zoo.core.text.contrastive_embedding_loss``)
+            or ``"hinge"`` (the paper's structured hinge, which collapses
+            when both encoders start from scratch; see
+            ``structured_hinge_embedding_loss``).
+        embedding_margin: the hinge's margin.
+        embedding_temperature: the contrastive loss's temperature.
         **kwargs: ``GAN``'s (``adversarial_loss``, ``seed``, ``ema_decay``, ...).
     """
 
@@ -132,7 +139,8 @@ class TextToImageGAN(GAN):
     }
 
     def __init__(self, generator, discriminator, text_encoder, image_encoder, interpolation=False,
-                 interpolation_beta=0.5, interpolation_weight=1.0, embedding_margin=1.0, **kwargs):
+                 interpolation_beta=0.5, interpolation_weight=1.0, embedding_loss="contrastive", embedding_margin=1.0,
+                 embedding_temperature=0.1, **kwargs):
         super().__init__(generator, discriminator, **kwargs)
         self.text_encoder = text_encoder
         self.image_encoder = image_encoder
@@ -153,7 +161,15 @@ class TextToImageGAN(GAN):
         self.interpolation = bool(interpolation)
         self.interpolation_beta = float(interpolation_beta)
         self.interpolation_weight = float(interpolation_weight)
+        if embedding_loss not in EMBEDDING_LOSSES:
+            raise ConfigError(
+                f"Unknown embedding_loss {embedding_loss!r}; use one of {', '.join(EMBEDDING_LOSSES)}."
+            )
+        if float(embedding_temperature) <= 0:
+            raise ConfigError(f"embedding_temperature must be > 0, got {embedding_temperature}.")
+        self.embedding_loss = embedding_loss
         self.embedding_margin = float(embedding_margin)
+        self.embedding_temperature = float(embedding_temperature)
         self._export_wrapper = None
 
     @property
@@ -223,7 +239,7 @@ class TextToImageGAN(GAN):
         return images, text, None
 
     def embedding_objective(self, images, tokens, identity):
-        """The joint-embedding loss of the encoders (``joint_embedding_loss``)."""
+        """The joint-embedding loss of the encoders (``embedding_loss``)."""
         if identity is None:
             raise ConfigError(
                 "Training the text encoder needs each image's subject: batches of "
@@ -231,7 +247,14 @@ class TextToImageGAN(GAN):
             )
         image_embeddings = self.image_encoder(images, training=True)
         text_embeddings = self.text_encoder(ops.cast(tokens, "int32"), training=True)
-        per_example = joint_embedding_loss(image_embeddings, text_embeddings, identity, self.embedding_margin)
+        if self.embedding_loss == "hinge":
+            per_example = EMBEDDING_LOSSES["hinge"](
+                image_embeddings, text_embeddings, identity, self.embedding_margin
+            )
+        else:
+            per_example = EMBEDDING_LOSSES["contrastive"](
+                image_embeddings, text_embeddings, identity, self.embedding_temperature
+            )
         return self.reduce_loss(per_example), {"embedding_loss": ops.mean(per_example)}
 
     def training_updates(self, data):
@@ -361,5 +384,7 @@ class TextToImageGAN(GAN):
             "interpolation": self.interpolation,
             "interpolation_beta": self.interpolation_beta,
             "interpolation_weight": self.interpolation_weight,
+            "embedding_loss": self.embedding_loss,
             "embedding_margin": self.embedding_margin,
+            "embedding_temperature": self.embedding_temperature,
         }

@@ -142,6 +142,14 @@ _EMOJI = {
     },
 }
 
+# The CPU scale (what ships): the same 64x64 networks at half the width
+# (a quarter of the FLOPs), the phases sized by --phase_steps.
+_EMOJI_SMALL = {
+    **_EMOJI,
+    "generator": {"embedding_dim": 256, "base_filters": 32},
+    "discriminator": {"embedding_dim": 256, "base_filters": 32},
+}
+
 PRESETS = {
     "gan_cls_emoji": {
         **_EMOJI,
@@ -150,6 +158,15 @@ PRESETS = {
     "gan_int_cls_emoji": {
         **_EMOJI,
         "description": "GAN-INT-CLS on 64x64 emoji: GAN-CLS plus the generator on interpolated captions (beta 0.5).",
+        "model": {"interpolation": True},
+    },
+    "gan_cls_emoji_small": {
+        **_EMOJI_SMALL,
+        "description": "GAN-CLS on 64x64 emoji at the CPU scale: the networks at half the width.",
+    },
+    "gan_int_cls_emoji_small": {
+        **_EMOJI_SMALL,
+        "description": "GAN-INT-CLS on 64x64 emoji at the CPU scale: the networks at half the width.",
         "model": {"interpolation": True},
     },
 }

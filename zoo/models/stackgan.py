@@ -83,7 +83,7 @@ class StageOneGenerator(Network):
         noise = keras.Input((z_dim + conditioning_dim,), name="noise")
         text = keras.Input((embedding_dim,), name="text_embedding")
         code = conditioning_augmentation(text, noise[:, z_dim:], conditioning_dim, "conditioning")
-        x = keras.layers.Concatenate()([code, noise[:, :z_dim]])
+        x = keras.layers.Concatenate(name="condition_and_noise")([code, noise[:, :z_dim]])
         x = upsample_to_image(x, tuple(image_shape), base_filters, kernel_size=4)
         images = keras.layers.Activation("tanh", dtype="float32", name="images")(x)
         super().__init__(inputs={"noise": noise, "text_embedding": text}, outputs=images, **kwargs)
@@ -277,6 +277,14 @@ PRESETS = {
             ],
         },
     },
+}
+# The CPU scale (what ships): both stages and both discriminators at half the width.
+PRESETS["stackgan_emoji_small"] = {
+    **PRESETS["stackgan_emoji"],
+    "description": "StackGAN on emoji at the CPU scale: stage I at 32x32, stage II at 64x64, half the width.",
+    "generator": {"embedding_dim": 256, "stage_one_filters": 32, "stage_two_filters": 16},
+    "discriminator": {"image_shape": (32, 32, 3), "embedding_dim": 256, "base_filters": 32},
+    "discriminator_two": {"embedding_dim": 256, "base_filters": 32},
 }
 
 
