@@ -21,6 +21,6 @@ setup(
         "importlib_resources",  # tensorflow-datasets needs it to download
     ],
     extras_require={
-        "test": ["pytest", "pytest-timeout"],
+        "test": ["pytest", "pytest-timeout", "pytest-xdist"],
     },
 )

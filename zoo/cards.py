@@ -184,9 +184,17 @@ def write_card(export_dir, scores=(), baselines=(), grid=None, title=None, notes
         lines += [f"![samples]({grid})", ""]
         captions_file = export_dir / "samples.txt"
         if captions_file.is_file():
+            from zoo.data.captions import NOVEL_CAPTIONS
+
             captions = [c for c in captions_file.read_text().splitlines() if c]
-            lines += ["Rows, top to bottom, one caption each (the first held out, the last never in any "
-                      "training caption): " + "; ".join(f"\"{c}\"" for c in captions) + ".", ""]
+            novel = [c for c in captions if c in NOVEL_CAPTIONS]
+            held_out = [c for c in captions if c not in NOVEL_CAPTIONS]
+            lines += [
+                f"One row per caption, top to bottom. The first {len(held_out)} are captions of held-out "
+                "test emoji: " + "; ".join(f'"{c}"' for c in held_out) + f". The last {len(novel)} combine "
+                "colours and objects anew (no training caption says them): "
+                + "; ".join(f'"{c}"' for c in novel) + ".", "",
+            ]
     # Each JSON file read once: its scores make rows, its commands the list below.
     score_results = [_read_scores(path) for path in scores]
     baseline_results = [(label, _read_scores(path)) for label, path in baselines]
