@@ -210,7 +210,12 @@ class TextToImageGAN(GAN):
             return self.encode_text([condition])
         if tf.is_tensor(condition):
             return self.encode_text(list(condition.numpy())) if condition.dtype == tf.string else condition
-        array = np.asarray(condition, dtype=object) if isinstance(condition, (list, tuple)) else np.asarray(condition)
+        if isinstance(condition, (list, tuple)):
+            # Captions, or embeddings as nested lists; no captions is an error.
+            if not condition or isinstance(condition[0], (str, bytes)):
+                return self.encode_text(list(condition))
+            return condition
+        array = np.asarray(condition)
         if array.dtype.kind in "OUS":
             return self.encode_text(list(array.reshape(-1)))
         return condition
@@ -308,6 +313,8 @@ class TextToImageGAN(GAN):
         reproducible (the SavedModel's ``sample`` gives the same). The
         base's ``generate(num_images, seed, condition=embeddings or
         captions)`` also works."""
+        if labels is not None:
+            raise ConfigError(f"{type(self).__name__} is conditioned on captions, not labels.")
         if isinstance(captions, (int, np.integer)):
             num_images, captions = int(captions), None
         if captions is not None:
@@ -321,6 +328,8 @@ class TextToImageGAN(GAN):
         )
 
     def generate_from_noise(self, noise, condition=None, *, batch_size=256, labels=None, num_images=None):
+        if labels is not None:
+            raise ConfigError(f"{type(self).__name__} is conditioned on captions, not labels.")
         return super().generate_from_noise(
             noise, self._as_embeddings(condition), batch_size=batch_size, num_images=num_images
         )
