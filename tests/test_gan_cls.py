@@ -195,6 +195,11 @@ def test_bad_captions_are_clear_errors(captions, message):
         model.export_network.generate(captions, seed=0)
 
 
+def test_a_phase_naming_an_unknown_part_is_an_error():
+    with pytest.raises(ConfigError, match=r"trains \['txt_encoder'\]; name exactly one of text_encoder, gan"):
+        enter(small_gan_cls(), train=["txt_encoder"])
+
+
 def test_embedding_sizes_must_agree():
     text, image = small_encoders(dim=12)
     with pytest.raises(ConfigError, match="one size everywhere"):

@@ -87,7 +87,8 @@ def test_stage_one_trains_on_downsampled_images_with_the_kl_term():
     }
     before = {k: _values(v) for k, v in networks.items()}
     logs = model.train_on_batch(images, text, return_dict=True)
-    assert logs["kl"] == pytest.approx(kl, rel=1e-4) and model.kl_weight == 2.0
+    # The released code's 2 on the KL averaged over the 4 dimensions.
+    assert logs["kl"] == pytest.approx(kl, rel=1e-4) and model.kl_weight == 2.0 / 4
     moved = {k: any(_moved(before[k], v)) for k, v in networks.items()}
     assert moved == {"stage one": True, "stage two": False, "d1": True, "d2": False}
 
@@ -166,7 +167,8 @@ def test_presets():
     assert zoo.get("stackgan") is StackGAN
     model = StackGAN.from_preset("stackgan_emoji")
     assert model.generator.output_shape == (None, 64, 64, 3) and model.generator.stage_one_size == 32
-    assert model.latent_dim == 100 + 2 * 128 and model.kl_weight == 2.0
+    assert model.latent_dim == 100 + 2 * 128 and model.kl_weight == 2.0 / 128
+    assert StackGAN.from_preset("stackgan_emoji_small").kl_weight == 2.0  # what shipped
     phases = StackGAN.preset_config("stackgan_emoji")["training"]["phases"]
     assert [p["train"] for p in phases] == [["text_encoder"], ["stage_one"], ["stage_two"]]
     assert set(model.optimizer_variables()) == {"d_optimizer", "g_optimizer", "d2_optimizer", "g2_optimizer",

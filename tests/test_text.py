@@ -38,7 +38,9 @@ def test_tokenize_lower_cases_maps_the_alphabet_and_pads():
     [
         ("", "a caption is empty"),
         ("   ", "a caption is empty"),
+        ("\t\n", "a caption is empty"),
         ("x" * 13, "longer than the 12 characters the text encoder reads"),
+        ("\u0130" * 7, "longer than the 12 characters the text encoder reads"),  # lower-cases to 14
         (b"\xff\xfe bad", "not valid UTF-8"),
     ],
 )

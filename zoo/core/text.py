@@ -38,6 +38,9 @@ PAD_ID = 0
 UNKNOWN_ID = 1
 VOCABULARY_SIZE = len(ALPHABET) + 2
 
+# What str.isspace() calls whitespace: a caption of these alone is empty.
+_WHITESPACE = [c for c in range(0x3001) if chr(c).isspace()]
+
 # Code point -> id for the first 128 code points; anything above is unknown.
 _ASCII_IDS = np.full(128, UNKNOWN_ID, dtype=np.int32)
 for _index, _char in enumerate(ALPHABET):
@@ -69,9 +72,9 @@ def check_captions(captions, max_length):
             raise ConfigError(f"Caption {index} holds a NUL character: pass plain text.")
         if not caption.strip():
             raise ConfigError(f"Caption {index} is empty: describe the image in a few words.")
-        if len(caption) > max_length:
+        if len(caption.lower()) > max_length:
             raise ConfigError(
-                f"Caption {index} has {len(caption)} characters; the text encoder reads at most "
+                f"Caption {index} has {len(caption.lower())} characters; the text encoder reads at most "
                 f"{max_length}: shorten it."
             )
         checked.append(caption)
@@ -89,24 +92,29 @@ def tokenize(texts, max_length):
     # Invalid bytes decode to U+0000, which no caption holds: finding one is
     # the clear error (strict decoding's own says only "Invalid formatting").
     codes = tf.strings.unicode_decode(texts, "UTF-8", errors="replace", replacement_char=0)
-    lengths = tf.cast(codes.row_lengths(), tf.int32)
-    non_space = tf.reduce_sum(tf.cast(tf.not_equal(codes, ord(" ")), tf.int32), axis=1)
+    spaces = tf.constant(_WHITESPACE, tf.int32)
+    is_space = tf.ragged.map_flat_values(lambda flat: tf.reduce_any(tf.equal(flat[:, None], spaces), axis=1), codes)
+    visible = tf.reduce_sum(tf.cast(tf.logical_not(is_space), tf.int32), axis=1)
     checks = [
         tf.debugging.assert_equal(
             tf.reduce_any(tf.equal(codes.flat_values, 0)), False,
             message="text: a caption is not valid UTF-8 (or holds a NUL character); send UTF-8 text",
         ),
         tf.debugging.assert_positive(
-            non_space, message="text: a caption is empty; describe the image in a few words"
-        ),
-        tf.debugging.assert_less_equal(
-            lengths, max_length,
-            message=f"text: a caption is longer than the {max_length} characters the text encoder reads; shorten it",
+            visible, message="text: a caption is empty; describe the image in a few words"
         ),
     ]
     with tf.control_dependencies(checks):
         lowered = tf.strings.lower(texts, encoding="utf-8")
     codes = tf.strings.unicode_decode(lowered, "UTF-8", errors="replace", replacement_char=0)
+    # The length that counts is the lowered one (lower-casing may add a code
+    # point, as "İ" -> "i̇"), which Python's check_captions measures too.
+    too_long = tf.debugging.assert_less_equal(
+        tf.cast(codes.row_lengths(), tf.int32), max_length,
+        message=f"text: a caption is longer than the {max_length} characters the text encoder reads; shorten it",
+    )
+    with tf.control_dependencies([too_long]):
+        codes = tf.identity(codes)
     table = tf.constant(_ASCII_IDS)
     ids = tf.ragged.map_flat_values(
         lambda flat: tf.where(flat < 128, tf.gather(table, tf.minimum(flat, 127)), UNKNOWN_ID),

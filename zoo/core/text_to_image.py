@@ -16,8 +16,9 @@ A run has phases (``zoo.core.phases``): first the text encoder (a phase
 whose ``train`` names ``"text_encoder"``: the joint-embedding loss on
 images and captions), then the GAN with the encoder frozen: captions are
 encoded in inference mode with no gradient, and no GAN optimizer holds
-the encoder's weights. A model trained without phases trains the GAN on
-whatever encoder it holds.
+the encoder's weights. A phase's ``train`` names one of ``phase_parts``
+(anything else is an error); a model trained without phases trains the GAN
+(StackGAN: stage I) on whatever encoder it holds.
 
 The discriminator is matching-aware (GAN-CLS): real images with
 mismatched captions (another example's of the global batch) count as
@@ -130,7 +131,8 @@ class TextToImageGAN(GAN):
     """
 
     data_kind = "captions"
-    text_networks = ("text_encoder", "image_encoder")
+    # What a phase may name in ``train``: the encoders' phase, or the GAN's.
+    phase_parts = ("text_encoder", "gan")
     default_training = {
         **GAN.default_training,
         "dataset": "emoji",
@@ -185,6 +187,16 @@ class TextToImageGAN(GAN):
 
     def metric_names(self):
         return ["embedding_loss"] + super().metric_names()
+
+    def enter_phase(self, phase, start_step):
+        if phase is not None and phase.train is not None:
+            unknown = [name for name in phase.train if name not in self.phase_parts]
+            if unknown or len(phase.train) != 1:
+                raise ConfigError(
+                    f"Phase {phase.name or '?'} of {type(self).__name__} trains {list(phase.train)}; "
+                    f"name exactly one of {', '.join(self.phase_parts)}."
+                )
+        super().enter_phase(phase, start_step)
 
     @property
     def trains_text_encoder(self):
