@@ -301,21 +301,25 @@ class KillAt(keras.callbacks.Callback):
             raise Killed
 
 
-def assert_resumes_exactly(make_model, make_stream, tmp_path, epochs=2, steps_per_epoch=3, kill_at=4):
+def assert_resumes_exactly(make_model, make_stream, tmp_path, epochs=2, steps_per_epoch=3, kill_at=4, phases=None):
     """A run stopped at step ``kill_at`` (its last checkpoint two steps
     before) and resumed ends where an uninterrupted run ends: every weight,
     optimizer variable and random stream.
 
     Args:
         make_model: ``() -> compiled model`` (seeded: the same every call).
-        make_stream: ``start_step -> tf.data.Dataset`` from that step on.
+        make_stream: ``start_step -> tf.data.Dataset`` from that step on
+            (with ``phases``: ``(phase index, step in phase) -> ...``).
+        phases: resolved ``Phase`` objects to run instead of ``epochs`` of
+            ``steps_per_epoch`` steps.
     """
     from zoo.training import fit_resumable
 
     def run(directory, callbacks=()):
         model = make_model()
+        schedule = {"phases": phases} if phases else {"epochs": epochs, "steps_per_epoch": steps_per_epoch}
         fit_resumable(
-            model, make_stream, epochs=epochs, steps_per_epoch=steps_per_epoch,
+            model, make_stream, **schedule,
             checkpoint_dir=str(directory), checkpoint_every=2, callbacks=list(callbacks), verbose=0,
         )
         return model
@@ -328,7 +332,7 @@ def assert_resumes_exactly(make_model, make_stream, tmp_path, epochs=2, steps_pe
     else:
         raise AssertionError(f"the run ended before step {kill_at}")
     resumed = run(tmp_path / "killed")
-    total = epochs * steps_per_epoch
+    total = sum(phase.steps for phase in phases) if phases else epochs * steps_per_epoch
     assert int(straight.step.numpy()) == int(resumed.step.numpy()) == total
     assert len(straight.weights) == len(resumed.weights) > 0
     for a, b in zip(straight.weights, resumed.weights):

@@ -275,14 +275,23 @@ class GAN(ZooModel):
         )
         return self.generator(inputs, training=training)
 
+    def active_discriminator(self):
+        """The discriminator the current updates train and consult:
+        ``discriminator`` here; a model with several (StackGAN's stages)
+        picks the current one, as ``player_roles`` picks its optimizer. A
+        method, not a property: Keras's weight files walk a model's
+        attributes, and one that changed with the phase would save the same
+        weights under another name than it restores them from."""
+        return self.discriminator
+
     def discriminate(self, images, condition=None, training=False):
-        """The discriminator's float32 outputs for ``images`` (conditioned on
-        ``condition`` if the discriminator takes it)."""
+        """The active discriminator's float32 outputs for ``images``
+        (conditioned on ``condition`` if the discriminator takes it)."""
+        network = self.active_discriminator()
         inputs = network_inputs(
-            self.discriminator, images=ops.convert_to_tensor(images),
-            **self._condition_inputs(condition),
+            network, images=ops.convert_to_tensor(images), **self._condition_inputs(condition),
         )
-        return _float32(self.discriminator(inputs, training=training))
+        return _float32(network(inputs, training=training))
 
     def _condition_inputs(self, condition):
         name = self._condition.input_name
@@ -297,6 +306,13 @@ class GAN(ZooModel):
     def discriminator_loss(self, real_outputs, fake_outputs):
         """Per-example discriminator loss ``[batch]``."""
         return self._discriminator_loss_fn(real_outputs, fake_outputs)
+
+    def discriminator_step_loss(self, real, condition, real_outputs, fake_outputs):
+        """The per-example adversarial loss ``[batch]`` of a discriminator
+        update, from its outputs on ``real`` and the generated images (both
+        as the discriminator saw them): ``discriminator_loss`` here; GAN-CLS
+        adds the real images with mismatched conditions."""
+        return self.discriminator_loss(real_outputs, fake_outputs)
 
     def generator_loss(self, fake_outputs):
         """Per-example generator loss ``[batch]``."""
@@ -461,7 +477,7 @@ class GAN(ZooModel):
         fake_in = self.augment_images(fake)
         real_outputs = self.discriminate(real_in, condition, training=True)
         fake_outputs = self.discriminate(fake_in, condition, training=True)
-        per_example = self.discriminator_loss(real_outputs, fake_outputs)
+        per_example = self.discriminator_step_loss(real_in, condition, real_outputs, fake_outputs)
         tensors = terms.StepTensors(
             model=self, real=real_in, fake=fake_in, condition=condition,
             real_outputs=real_outputs, fake_outputs=fake_outputs,
@@ -470,7 +486,7 @@ class GAN(ZooModel):
             self.discriminator_terms(), tensors, ops.shape(per_example)[0]
         )
         total = per_example if extra is None else per_example + extra
-        loss = self.reduce_loss(total) + self.regularization_loss(self.discriminator)
+        loss = self.reduce_loss(total) + self.regularization_loss(self.active_discriminator())
         return loss, {"d_loss": ops.mean(per_example), **reports}
 
     def discriminator_step(self, real, condition=None):
@@ -524,7 +540,7 @@ class GAN(ZooModel):
         # A conditional update leaves everything it moved as it was where it
         # does not take effect, the discriminator's statistics included.
         restore = () if when is None else (
-            self.generator.non_trainable_weights + self.discriminator.non_trainable_weights
+            self.generator.non_trainable_weights + self.active_discriminator().non_trainable_weights
         )
         reports = self.apply_update(
             self.player_roles()[1], objective, with_tape=True, when=when, restore=restore
@@ -532,9 +548,11 @@ class GAN(ZooModel):
         self.after_generator_step(when)
         return reports
 
-    def unpack_batch(self, data):
+    @staticmethod
+    def split_batch(data):
         """``images``, ``(images, condition)`` or ``{"images": ...,
-        "condition" or "labels": ...}`` -> ``(images, condition or None)``."""
+        "condition" or "labels": ...}`` -> ``(images, condition or None)``,
+        the condition as given."""
         if isinstance(data, (tuple, list)):
             # Keras packs what train_on_batch gets as (x, y, sample_weight):
             # (images, condition) as x, or images as x and the condition as y.
@@ -542,13 +560,16 @@ class GAN(ZooModel):
             if y is None and isinstance(x, (tuple, list)):
                 x, y = x[0], (x[1] if len(x) > 1 else None)
             if isinstance(x, dict):
-                return self.unpack_batch(x)
-            images, condition = x, y
-        elif isinstance(data, dict):
-            images = data["images"]
-            condition = data.get("condition", data.get("labels"))
-        else:
-            images, condition = data, None
+                return GAN.split_batch(x)
+            return x, y
+        if isinstance(data, dict):
+            return data["images"], data.get("condition", data.get("labels"))
+        return data, None
+
+    def unpack_batch(self, data):
+        """``split_batch``, checked: a conditional model needs its condition;
+        image and text conditions in the compute dtype."""
+        images, condition = self.split_batch(data)
         if self.conditional and condition is None:
             raise ConfigError(
                 f"{type(self).__name__} needs {self._condition.noun}: train on "

@@ -307,4 +307,5 @@ def _l2_normalize(values):
     return values / ops.maximum(ops.norm(values, axis=-1, keepdims=True), 1e-12)
 
 
-EMBEDDING_LOSSES = {"contrastive": contrastive_embedding_loss, "hinge": structured_hinge_embedding_loss}
+# The names a model's ``embedding_loss`` takes.
+EMBEDDING_LOSSES = ("contrastive", "hinge")

@@ -45,7 +45,13 @@ from zoo.core.errors import ConfigError
 from zoo.core.model import serving_outputs
 from zoo.core.networks import Network, input_names, network_inputs
 from zoo.core.optimizers import adam
-from zoo.core.text import EMBEDDING_LOSSES, check_captions, tokenize
+from zoo.core.text import (
+    EMBEDDING_LOSSES,
+    check_captions,
+    contrastive_embedding_loss,
+    structured_hinge_embedding_loss,
+    tokenize,
+)
 
 
 def _deserialized(value):
@@ -235,17 +241,10 @@ class TextToImageGAN(GAN):
     # --- Training -----------------------------------------------------------------
 
     def unpack_captions(self, data):
-        """``(images, {"tokens", "identity"})`` (or ``(images, tokens)``) ->
+        """``(images, {"tokens", "identity"})`` (or ``(images, tokens)``, or
+        ``{"images": ..., "condition": ...}``, as ``GAN.split_batch``) ->
         ``(images, tokens, identity or None)``."""
-        if isinstance(data, dict):
-            images, text = data["images"], data
-        elif isinstance(data, (tuple, list)):
-            x, y, _ = keras.utils.unpack_x_y_sample_weight(tuple(data))
-            if y is None and isinstance(x, (tuple, list)):
-                x, y = x[0], (x[1] if len(x) > 1 else None)
-            images, text = x, y
-        else:
-            images, text = data, None
+        images, text = self.split_batch(data)
         if text is None:
             raise ConfigError(
                 f"{type(self).__name__} trains on (images, captions) batches: "
@@ -265,11 +264,11 @@ class TextToImageGAN(GAN):
         image_embeddings = self.image_encoder(images, training=True)
         text_embeddings = self.text_encoder(ops.cast(tokens, "int32"), training=True)
         if self.embedding_loss == "hinge":
-            per_example = EMBEDDING_LOSSES["hinge"](
+            per_example = structured_hinge_embedding_loss(
                 image_embeddings, text_embeddings, identity, self.embedding_margin
             )
         else:
-            per_example = EMBEDDING_LOSSES["contrastive"](
+            per_example = contrastive_embedding_loss(
                 image_embeddings, text_embeddings, identity, self.embedding_temperature
             )
         return self.reduce_loss(per_example), {"embedding_loss": ops.mean(per_example)}
@@ -288,20 +287,13 @@ class TextToImageGAN(GAN):
         stage I: downsampled); as they are here."""
         return images
 
-    def _discriminator_objective(self, real, fake, condition):
+    def discriminator_step_loss(self, real, condition, real_outputs, fake_outputs):
         # GAN-CLS: (real, right text) is real; (real, wrong text) and
         # (fake, right text) are fake, at half weight each.
-        wrong = self.condition.mismatched(condition)
-        real_in = self.augment_images(real)
-        fake_in = self.augment_images(fake)
-        real_outputs = self.discriminate(real_in, condition, training=True)
-        wrong_outputs = self.discriminate(real_in, wrong, training=True)
-        fake_outputs = self.discriminate(fake_in, condition, training=True)
-        per_example = losses_lib.matching_aware_discriminator_loss(
+        wrong_outputs = self.discriminate(real, self.condition.mismatched(condition), training=True)
+        return losses_lib.matching_aware_discriminator_loss(
             self.discriminator_loss, real_outputs, wrong_outputs, fake_outputs
         )
-        loss = self.reduce_loss(per_example) + self.regularization_loss(self.discriminator)
-        return loss, {"d_loss": ops.mean(per_example)}
 
     def generator_terms(self):
         if not self.interpolation:

@@ -59,10 +59,6 @@ def r_precision(image_embeddings, text_embeddings, identity, candidates=100, rep
     return float(np.mean(scores)), float(np.std(scores))
 
 
-def _to_uint8(images):
-    return np.clip(np.round((np.asarray(images) + 1.0) * 127.5), 0, 255).astype(np.uint8)
-
-
 def _embed_images(image_encoder, images_uint8, batch_size):
     outputs = [
         np.asarray(image_encoder(images_uint8[s:s + batch_size].astype(np.float32) / 127.5 - 1.0, training=False))
@@ -99,6 +95,7 @@ def evaluate_text_to_image(export_dir, dataset="emoji", data_dir=None, split="te
     from zoo.evaluate import inception_metrics
     from zoo.metrics.features import inception_extractor
     from zoo.metrics.frechet import gaussian_statistics
+    from zoo.metrics.preprocess import quantize_to_uint8
 
     started = time.time()
     generator, image_encoder = load_text_to_image(export_dir)
@@ -112,7 +109,7 @@ def evaluate_text_to_image(export_dir, dataset="emoji", data_dir=None, split="te
     real = data.images[chosen]
     identity = data.identity[chosen]
     fake = np.concatenate([
-        _to_uint8(generator.generate(captions[s:s + batch_size], seed=seed + s))
+        quantize_to_uint8(generator.generate(captions[s:s + batch_size], seed=seed + s))
         for s in range(0, len(captions), batch_size)
     ])
     extractor = extractor or inception_extractor()

@@ -58,7 +58,7 @@ def conditioning_augmentation(text_embedding, epsilon, conditioning_dim, name):
     statistics = keras.layers.Dense(2 * conditioning_dim, kernel_initializer=weight_init(), name=name)(
         text_embedding
     )
-    mean, log_variance = statistics[:, :conditioning_dim], statistics[:, conditioning_dim:]
+    mean, log_variance = split_statistics(statistics)
     return mean + ops.exp(0.5 * log_variance) * epsilon
 
 
@@ -380,10 +380,8 @@ class StackGAN(TextToImageGAN):
             return self.generator.refine(noise, condition, training=True)
         return self.generator.stage_one_images(noise, condition, training=True)
 
-    def discriminate(self, images, condition=None, training=False):
-        network = self.discriminator_two if self.stage == "two" else self.discriminator
-        outputs = network({"images": ops.convert_to_tensor(images), "text_embedding": condition}, training=training)
-        return ops.cast(outputs, "float32")
+    def active_discriminator(self):
+        return self.discriminator_two if self.stage == "two" else self.discriminator
 
     def generator_terms(self):
         def kl(t):
