@@ -30,6 +30,8 @@ def fit_resumable(
     phases=None,
     checkpoint_every=500,
     callbacks=(),
+    after_checkpoint=(),
+    checkpointer=None,
     verbose="auto",
 ):
     """Train ``model`` (compiled) to the end of its schedule, resuming from
@@ -53,6 +55,12 @@ def fit_resumable(
         phases: resolved ``Phase`` objects (``zoo.core.phases.from_config``).
         checkpoint_every: steps between checkpoints (and one each epoch end).
         callbacks: further Keras callbacks (loggers, metrics, ...).
+        after_checkpoint: callbacks that run after the checkpointer at each
+            step (``zoo.training.fid_tracking.FIDTracker``: a scored step
+            is checkpointed first).
+        checkpointer: the ``Checkpointer`` to use (default: a new one over
+            ``checkpoint_dir`` saving every ``checkpoint_every`` steps), for
+            callbacks that need it.
         verbose: passed to ``fit`` (``"auto"`` shows a progress bar).
     Returns:
         The global step reached.
@@ -71,7 +79,7 @@ def fit_resumable(
         for i, phase in enumerate(phases)
     }
     starts = boundaries(phases)
-    checkpointer = Checkpointer(checkpoint_dir, every=checkpoint_every)
+    checkpointer = checkpointer or Checkpointer(checkpoint_dir, every=checkpoint_every)
     # The model enters the phase of the checkpoint before restoring it: a
     # model whose state depends on its phase then loads a matching one.
     latest = checkpointer.latest()
@@ -86,7 +94,7 @@ def fit_resumable(
     if start_step:
         print(f"Resuming from step {start_step} ({checkpointer.describe_latest()}).")
     # StopOnNaN runs before the checkpointer so that a bad step is never saved.
-    all_callbacks = [callbacks_lib.StopOnNaN(), *callbacks, checkpointer]
+    all_callbacks = [callbacks_lib.StopOnNaN(), *callbacks, checkpointer, *after_checkpoint]
     # Epochs are numbered across phases: phase i has ceil(steps / per_epoch).
     epochs_before = [0]
     for i, phase in enumerate(phases):

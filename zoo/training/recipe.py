@@ -118,6 +118,22 @@ flags.DEFINE_float(
 )
 flags.DEFINE_string("augment", None, "DiffAugment policy for both players, e.g. color,translation,cutout.")
 flags.DEFINE_integer("unrolled_steps", None, "Unrolled discriminator steps in the generator update (Metz et al. 2016).")
+flags.DEFINE_integer(
+    "fid_every", 0,
+    "Steps between FID evaluations during training (0: none). The curve goes to "
+    "<logdir>/fid_curve.json and TensorBoard, and the step with the lowest FID is what is exported.",
+)
+flags.DEFINE_integer(
+    "fid_samples", 5000,
+    "Generated images per FID evaluation during training (FID is biased upwards at small "
+    "counts: compare values at equal counts; the papers' protocol, 10,000, is zoo.evaluate's default).",
+)
+flags.DEFINE_enum(
+    "fid_network", "inception", ["inception", "classifier"],
+    "Features of the FID during training: the standard Inception network, or the zoo's "
+    "MNIST / Fashion-MNIST classifier (fast on a CPU; its values are not comparable with FID).",
+)
+flags.DEFINE_string("fid_split", "test", "Real split the FID during training compares with (all of it).")
 flags.DEFINE_integer("verbose", 1, "0: silent, 1: progress bar, 2: one line per epoch.")
 
 
@@ -147,7 +163,8 @@ def _set_precision(enabled):
 
 def check_flags():
     """One clear ``ConfigError`` for each flag value that cannot work."""
-    positive = ("batch_size", "epochs", "steps_per_epoch", "checkpoint_every", "log_every")
+    positive = ("batch_size", "epochs", "steps_per_epoch", "checkpoint_every", "log_every",
+                "fid_samples")
     for name in positive:
         value = getattr(FLAGS, name)
         if value is not None and value < 1:
@@ -164,6 +181,8 @@ def check_flags():
         raise ConfigError(f"--ema_decay must be in [0, 1) (e.g. 0.999), got {FLAGS.ema_decay}.")
     if FLAGS.unrolled_steps is not None and FLAGS.unrolled_steps < 0:
         raise ConfigError(f"--unrolled_steps must be >= 0, got {FLAGS.unrolled_steps}.")
+    if FLAGS.fid_every < 0:
+        raise ConfigError(f"--fid_every must be >= 0 (0: no FID during training), got {FLAGS.fid_every}.")
     if FLAGS.cpu_replicas and (FLAGS.cpu_replicas < 2 or FLAGS.strategy != "mirrored"):
         raise ConfigError(
             f"--cpu_replicas needs --strategy=mirrored and a count >= 2, got {FLAGS.cpu_replicas}."
@@ -261,6 +280,7 @@ def run(architecture, preset):
     config = model_class.preset_config(preset)
     settings = config["training"]
     dataset = FLAGS.dataset or settings["dataset"]
+    check_fid_flags(dataset)
     batch_size = FLAGS.batch_size if FLAGS.batch_size is not None else settings["batch_size"]
     epochs = FLAGS.epochs if FLAGS.epochs is not None else settings["epochs"]
     resize = FLAGS.resize if FLAGS.resize is not None else settings.get("resize", False)
@@ -336,18 +356,22 @@ def run(architecture, preset):
         condition=training_data.grid_condition,
         grid=training_data.grid,
     )
+    checkpointer = Checkpointer(os.path.join(log_dir, "checkpoints"), every=FLAGS.checkpoint_every)
+    trackers = [fid_tracker(model, dataset, log_dir, total_steps, checkpointer)] if FLAGS.fid_every else []
     started = time.time()
     step = fit_resumable(
         model,
         make_stream,
-        checkpoint_dir=os.path.join(log_dir, "checkpoints"),
-        checkpoint_every=FLAGS.checkpoint_every,
+        checkpoint_dir=checkpointer.directory,
+        checkpointer=checkpointer,
         callbacks=[logger],
+        after_checkpoint=trackers,
         verbose=FLAGS.verbose,
         **training_args,
     )
     seconds = time.time() - started
     latest = Checkpointer(os.path.join(log_dir, "checkpoints")).latest() or {}
+    selection = restore_best(model, log_dir) if FLAGS.fid_every else None
     if distribute.is_chief():
         command = "python " + " ".join(shlex.quote(a) for a in sys.argv)
         export.save_generator(
@@ -366,10 +390,58 @@ def run(architecture, preset):
                 "seconds_this_run": round(seconds, 1),
                 "seconds_total": latest.get("seconds"),
                 "hardware": distribute.describe_hardware(),
+                "final_step": step,
+                "selected_by_fid": selection,
             },
         )
-        print(f"Trained to step {step}; generator saved to {export_dir}")
+        chosen = f" (the step with the lowest FID, {selection['step']})" if selection else ""
+        print(f"Trained to step {step}; generator{chosen} saved to {export_dir}")
     return model
+
+
+def check_fid_flags(dataset):
+    """--fid_network=classifier only where a classifier ships."""
+    from zoo.metrics.classifier import CLASSIFIER_DATASETS
+
+    if FLAGS.fid_every and FLAGS.fid_network == "classifier" and _slug(dataset) not in CLASSIFIER_DATASETS:
+        raise ConfigError(
+            f"--fid_network=classifier needs a dataset with a shipped classifier "
+            f"({', '.join(CLASSIFIER_DATASETS)}), not {dataset}; use --fid_network=inception."
+        )
+
+
+def fid_tracker(model, dataset, log_dir, total_steps, checkpointer):
+    """The ``FIDTracker`` the --fid_* flags ask for."""
+    from zoo.metrics.callback import FIDCallback
+    from zoo.training.fid_tracking import FIDTracker
+
+    scorer = FIDCallback(
+        FLAGS.fid_network, dataset=str(dataset), data_dir=FLAGS.data_dir,
+        real_split=FLAGS.fid_split, num_samples=FLAGS.fid_samples, seed=FLAGS.seed,
+    )
+    description = {
+        "network": FLAGS.fid_network, "num_samples": FLAGS.fid_samples,
+        "dataset": str(dataset), "real_split": FLAGS.fid_split, "seed": FLAGS.seed,
+    }
+    return FIDTracker(scorer, log_dir, FLAGS.fid_every, total_steps, checkpointer, description)
+
+
+def restore_best(model, log_dir):
+    """Load the checkpoint with the lowest FID the run measured into
+    ``model`` (for the export); returns ``{"step", "fid", ...}`` or None."""
+    from zoo.training.fid_tracking import read_curve
+
+    curve = read_curve(log_dir)
+    best = (curve or {}).get("best")
+    if not best:
+        return None
+    path = os.path.join(log_dir, "best", best["weights"])
+    if not os.path.exists(path):
+        raise ConfigError(f"{path} (the step with the lowest FID) is missing; rerun to measure it again.")
+    model.load_weights(path)
+    return {"step": best["step"], "fid": best["fid"], "metric": curve["metric"],
+            "network": curve.get("network"), "num_samples": curve.get("num_samples"),
+            "real_split": curve.get("real_split")}
 
 
 def _fail(error):

@@ -1,0 +1,96 @@
+"""FID during training (``--fid_every``): the curve, the best checkpoint
+exported, and a resume that neither loses nor repeats a point.
+
+Scored with the shipped MNIST classifier's features (``--fid_network=
+classifier``: the Inception network takes minutes on a CPU), on the MLP GAN.
+"""
+
+import json
+
+import keras
+import numpy as np
+import pytest
+
+from test_recipe import run_recipe
+from zoo.core.optimizers import optimizer_from_config
+from zoo.models.gan import VanillaGAN
+
+
+def fid_run(tmp_path, mnist_dir, name, epochs, *extra):
+    code, out, err = run_recipe(
+        f"--data_dir={mnist_dir}", "--batch_size=16", f"--epochs={epochs}", "--steps_per_epoch=8",
+        "--checkpoint_every=3", "--fid_every=4", "--fid_network=classifier", "--fid_samples=100",
+        f"--logdir={tmp_path}/{name}/run", f"--export_dir={tmp_path}/{name}/export", "--verbose=0",
+        *extra, script="gan",
+    )
+    assert code == 0, out[-2000:] + err[-3000:]
+    curve = json.loads((tmp_path / name / "run" / "fid_curve.json").read_text())
+    return out, curve
+
+
+def trained_model(weights_path, total_steps):
+    """gan_mnist as the recipe builds it, with ``weights_path`` loaded."""
+    config = VanillaGAN.preset_config("gan_mnist")["training"]
+    model = VanillaGAN.from_preset("gan_mnist", seed=0)
+    model.compile(**{key: optimizer_from_config(config[key], total_steps) for key in ("d_optimizer", "g_optimizer")})
+    model.load_weights(weights_path)
+    return model
+
+
+def test_curve_best_checkpoint_and_export(tmp_path, mnist_dir):
+    out, curve = fid_run(tmp_path, mnist_dir, "straight", 2)
+    points = curve["points"]
+    # Every 4 steps, and the last step; wall time grows, scoring time is apart.
+    assert [p["step"] for p in points] == [4, 8, 12, 16]
+    assert curve["metric"] == "classifier_fid" and curve["num_samples"] == 100
+    assert all(p["fid"] > 0 for p in points)
+    for a, b in zip(points, points[1:]):
+        assert b["seconds"] >= a["seconds"] and b["fid_seconds"] >= a["fid_seconds"]
+    for p in points:
+        assert p["train_seconds"] == pytest.approx(p["seconds"] - p["fid_seconds"], abs=0.11)
+    best = min(points, key=lambda p: p["fid"])
+    assert curve["best"]["step"] == best["step"] and curve["best"]["fid"] == best["fid"]
+    best_files = list((tmp_path / "straight" / "run" / "best").iterdir())
+    assert [f.name for f in best_files] == [f"ckpt-{best['step']:08d}.weights.h5"]
+
+    # The export is the best step's generator, and says so.
+    metadata = json.loads((tmp_path / "straight" / "export" / "metadata.json").read_text())
+    assert metadata["selected_by_fid"]["step"] == best["step"] and metadata["final_step"] == 16
+    assert metadata["step"] == best["step"]
+    exported = keras.models.load_model(tmp_path / "straight" / "export" / "generator.keras")
+    model = trained_model(best_files[0], total_steps=16)
+    assert int(model.step.numpy()) == best["step"]
+    for a, b in zip(exported.weights, model.generator.weights):
+        np.testing.assert_array_equal(a.numpy(), b.numpy())
+    assert f"the step with the lowest FID, {best['step']}" in out
+
+
+def test_resume_measures_a_lost_point_and_drops_points_past_the_checkpoint(tmp_path, mnist_dir):
+    _, straight = fid_run(tmp_path, mnist_dir, "straight", 2)
+    # A run of one epoch ends at step 8, checkpointed and scored.
+    _, first = fid_run(tmp_path, mnist_dir, "resumed", 1)
+    assert [p["step"] for p in first["points"]] == [4, 8]
+    # As if it had been killed after step 8's checkpoint but before its
+    # score, with a stray point from a later (deleted) checkpoint.
+    path = tmp_path / "resumed" / "run" / "fid_curve.json"
+    first["points"] = first["points"][:1] + [{**first["points"][0], "step": 99}]
+    path.write_text(json.dumps(first))
+    out, resumed = fid_run(tmp_path, mnist_dir, "resumed", 2)
+    assert "Resuming from step 8" in out
+    assert [p["step"] for p in resumed["points"]] == [4, 8, 12, 16]
+    # The same steps scored the same as a run that was never stopped.
+    np.testing.assert_allclose([p["fid"] for p in resumed["points"]],
+                               [p["fid"] for p in straight["points"]], rtol=1e-4)
+
+
+def test_bad_fid_flags_are_one_line(tmp_path, mnist_dir):
+    common = [f"--data_dir={mnist_dir}", f"--logdir={tmp_path}/run", f"--export_dir={tmp_path}/export"]
+    code, _, err = run_recipe(*common, "--fid_every=-1", script="gan")
+    assert code == 2 and err.strip().splitlines()[-1] == (
+        "error: --fid_every must be >= 0 (0: no FID during training), got -1."
+    )
+    code, _, err = run_recipe(*common, "--fid_every=10", "--fid_network=classifier", "--dataset=cifar10",
+                              "--preset=dcgan_cifar10", script="dcgan")
+    assert code == 2 and err.strip().splitlines()[-1].startswith(
+        "error: --fid_network=classifier needs a dataset with a shipped classifier (mnist, fashion_mnist)"
+    )

@@ -1,0 +1,180 @@
+"""FID measured during training: the curve, and the best checkpoint kept.
+
+``python recipes/dcgan.py --fid_every=1000`` scores the generator every
+1,000 steps (and at the last step) with a ``zoo.metrics.FIDCallback`` and
+writes, under ``--logdir``:
+
+* ``fid_curve.json``: what was measured (network, sample and real-image
+  counts) and one point per evaluation: ``step``, ``seconds`` (wall time of
+  the run so far, resumed runs included, as the checkpoints count it),
+  ``fid_seconds`` (of that, the time spent scoring), ``train_seconds``
+  (the difference: what the curve is plotted against) and ``fid``;
+* ``best/ckpt-XXXXXXXX.weights.h5``: the whole model at the step with the
+  lowest FID so far, which the recipe exports instead of the last step.
+
+A point is written only after the checkpoint of its step, so a killed run
+resumes with a curve that ends at or before its checkpoint; a point that
+the kill lost (between the checkpoint and the score) is measured again on
+resume, and points past the checkpoint (a checkpoint deleted by hand) are
+dropped. Scoring uses fixed noise (``seed``), so the curve compares steps,
+not noise draws.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import time
+
+import keras
+
+from zoo.training import distribute
+from zoo.training.checkpoints import atomic_write_json
+
+CURVE_FILE = "fid_curve.json"
+BEST_DIR = "best"
+
+
+class FIDTracker(keras.callbacks.Callback):
+    """Score every ``every`` global steps and at ``final_step``; keep the best.
+
+    Args:
+        scorer: a ``zoo.metrics.FIDCallback`` (its ``compute()`` scores its
+            model); the tracker sets its model.
+        log_dir: where ``fid_curve.json`` and ``best/`` go.
+        every: steps between evaluations.
+        final_step: the run's last step, always scored.
+        checkpointer: the run's ``Checkpointer``: a scored step is
+            checkpointed first (see the module doc).
+        description: what the curve measures, stored in the file
+            (``{"network", "num_samples", "num_real", ...}``).
+    """
+
+    def __init__(self, scorer, log_dir, every, final_step, checkpointer, description=None):
+        super().__init__()
+        if every < 1:
+            raise ValueError(f"every must be >= 1, got {every}")
+        self.scorer = scorer
+        self.log_dir = str(log_dir)
+        self.every = int(every)
+        self.final_step = int(final_step)
+        self.checkpointer = checkpointer
+        self.description = dict(description or {})
+        self.points: list[dict] = []
+        self.best: dict | None = None
+        self._loaded = False
+        self._writer = None
+
+    @property
+    def curve_path(self):
+        return os.path.join(self.log_dir, CURVE_FILE)
+
+    def best_weights_path(self):
+        """The best checkpoint's weights file, or None before any score."""
+        if self.best is None:
+            return None
+        return os.path.join(self.log_dir, BEST_DIR, self.best["weights"])
+
+    def _load(self, step):
+        """Read what an earlier run of this log dir measured, up to ``step``."""
+        self._loaded = True
+        if not os.path.exists(self.curve_path):
+            return
+        with open(self.curve_path) as f:
+            saved = json.load(f)
+        self.points = [p for p in saved.get("points", []) if p["step"] <= step]
+        best = saved.get("best")
+        if best and best["step"] <= step and os.path.exists(
+            os.path.join(self.log_dir, BEST_DIR, best["weights"])
+        ):
+            self.best = best
+        elif best:
+            print(
+                f"FID tracking: the best checkpoint (step {best['step']}) is past the resumed "
+                f"step {step} or missing; the best is chosen afresh from here."
+            )
+
+    def on_train_begin(self, logs=None):
+        self.scorer.set_model(self.model)
+        step = int(self.model.step.numpy())
+        if not self._loaded:
+            self._load(step)
+        # A kill between a checkpoint and its score loses the point: measure it.
+        if step and self._due(step) and not any(p["step"] == step for p in self.points):
+            self.evaluate(step)
+
+    def _due(self, step):
+        return step % self.every == 0 or step == self.final_step
+
+    def on_train_batch_end(self, batch, logs=None):
+        step = int(self.model.step.numpy())
+        if self._due(step):
+            self.evaluate(step)
+
+    def evaluate(self, step):
+        """Checkpoint ``step``, score it, record the point, keep it if best."""
+        if self.points and self.points[-1]["step"] >= step:
+            return
+        self.checkpointer.save(self.model)
+        started = time.time()
+        fid = float(self.scorer.compute())
+        spent = time.time() - started
+        fid_seconds = (self.points[-1]["fid_seconds"] if self.points else 0.0) + spent
+        seconds = self.checkpointer.seconds_trained()
+        point = {
+            "step": step,
+            "seconds": round(seconds, 1),
+            "fid_seconds": round(fid_seconds, 1),
+            "train_seconds": round(seconds - fid_seconds, 1),
+            "fid": fid,
+        }
+        self.points.append(point)
+        if distribute.is_chief():
+            if self.best is None or fid < self.best["fid"]:
+                self._keep_best(step, fid)
+            self._write()
+            self._log_scalar(step, fid)
+        print(f"\nstep {step}: {self.scorer.metric_name} {fid:.2f} "
+              f"({spent:.0f} s to score; best {self.best['fid']:.2f} at step {self.best['step']})")
+
+    def _keep_best(self, step, fid):
+        """Copy the checkpoint of ``step`` (just saved) to ``best/``."""
+        entry = self.checkpointer.latest()
+        source = os.path.join(self.checkpointer.directory, entry["weights"])
+        folder = os.path.join(self.log_dir, BEST_DIR)
+        os.makedirs(folder, exist_ok=True)
+        name = entry["weights"]
+        temp = os.path.join(folder, f".{name}.tmp{os.getpid()}")
+        shutil.copyfile(source, temp)
+        os.replace(temp, os.path.join(folder, name))
+        old = self.best_weights_path()
+        self.best = {"step": step, "fid": fid, "weights": name}
+        self._write()  # name the new file before the old one goes
+        if old and os.path.basename(old) != name and os.path.exists(old):
+            os.remove(old)
+
+    def _write(self):
+        atomic_write_json(
+            self.curve_path,
+            {**self.description, "metric": self.scorer.metric_name, "every": self.every,
+             "points": self.points, "best": self.best},
+        )
+
+    def _log_scalar(self, step, value):
+        import tensorflow as tf
+
+        if self._writer is None:
+            self._writer = tf.summary.create_file_writer(self.log_dir)
+        with self._writer.as_default(step=step):
+            tf.summary.scalar(self.scorer.metric_name, value)
+        self._writer.flush()
+
+
+def read_curve(log_dir):
+    """The ``fid_curve.json`` of a run, or None where none was measured."""
+    path = os.path.join(str(log_dir), CURVE_FILE)
+    if not os.path.exists(path):
+        return None
+    with open(path) as f:
+        return json.load(f)
