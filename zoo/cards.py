@@ -118,7 +118,42 @@ def _signatures(metadata):
     return text
 
 
-def write_card(export_dir, scores=(), baselines=(), grid=None, title=None, notes=None):
+def _curve_section(export_dir, curve, selection):
+    """The card's training curve: ``fid_curve.svg`` written into
+    ``export_dir``, the step exported and the time to FID targets."""
+    from zoo.plots import fid_curve_svg, first_time_below
+
+    targets = [(f"FID {t}", t) for t in FID_TARGETS if min(p["fid"] for p in curve["points"]) <= t * 1.5]
+    (Path(export_dir) / "fid_curve.svg").write_text(fid_curve_svg(curve, targets))
+    metric = "FID" if curve.get("metric") == "fid" else "classifier FID (MNIST classifier features)"
+    lines = [
+        "## Training curve", "",
+        f"{metric} of {curve['num_samples']:,} samples (fixed noise, seed {curve.get('seed', 0)}) against "
+        f"the whole {curve.get('real_split', 'test')} split, every {curve['every']:,} steps during training "
+        "(`--fid_every`); minutes count training only, not the scoring. FID at "
+        f"{curve['num_samples']:,} samples is biased upwards against the 10,000 of the scores below.", "",
+        "![FID against steps and minutes of training](fid_curve.svg)", "",
+    ]
+    if selection:
+        lines += [f"The exported generator is step {selection['step']:,}'s, the lowest on the curve "
+                  f"({selection['fid']:.2f}).", ""]
+    reached = []
+    for threshold in FID_TARGETS:
+        hit = first_time_below(curve, threshold)
+        if hit:
+            reached.append(f"FID {threshold} at step {hit[0]:,} after {hit[1] / 60:.1f} minutes of training")
+    if reached:
+        lines += ["On this curve: " + "; ".join(reached) + ".", ""]
+    lines += ["| step | minutes of training | " + metric + " |", "|---:|---:|---:|"]
+    lines += [f"| {p['step']:,} | {p['train_seconds'] / 60:.1f} | {p['fid']:.2f} |" for p in curve["points"]]
+    return lines + [""]
+
+
+# FID values the card reports the time to reach, on its training curve.
+FID_TARGETS = (20, 10)
+
+
+def write_card(export_dir, scores=(), baselines=(), grid=None, title=None, notes=None, curve=None):
     """Write ``export_dir/README.md``; returns its text.
 
     Args:
@@ -127,6 +162,8 @@ def write_card(export_dir, scores=(), baselines=(), grid=None, title=None, notes
             (an identity baseline inside a translation score is shown too).
         grid: an image file in ``export_dir`` to show.
         notes: extra Markdown paragraphs (what the numbers mean, deviations).
+        curve: a ``fid_curve.json`` of the run (default: the one the
+            export's metadata holds, if any), drawn as ``fid_curve.svg``.
     """
     import zoo
 
@@ -195,9 +232,13 @@ def write_card(export_dir, scores=(), baselines=(), grid=None, title=None, notes
                 "colours and objects anew (no training caption says them): "
                 + "; ".join(f'"{c}"' for c in novel) + ".", "",
             ]
+    curve = json.loads(Path(curve).read_text()) if curve else metadata.get("fid_curve")
+    if curve and curve.get("points"):
+        lines += _curve_section(export_dir, curve, metadata.get("selected_by_fid"))
     # Each JSON file read once: its scores make rows, its commands the list below.
     score_results = [_read_scores(path) for path in scores]
     baseline_results = [(label, _read_scores(path)) for label, path in baselines]
+    published = _published_rows(architecture, score_results)
     rows = []
     for result in score_results:
         # A two-way model is scored once per direction: say which.
@@ -208,7 +249,7 @@ def write_card(export_dir, scores=(), baselines=(), grid=None, title=None, notes
         rows.append((f"**{name}**{which}", result))
         if "baseline_identity" in result:
             rows.append((f"identity{which} (the source unchanged)", result["baseline_identity"]))
-    rows += baseline_results
+    rows += baseline_results + [(label, result) for label, result, _ in published]
     for result in score_results:
         if "scores" in result and "scale" in result:
             lines += _super_resolution_scores(result)
@@ -236,11 +277,26 @@ def write_card(export_dir, scores=(), baselines=(), grid=None, title=None, notes
             commands = [c for c in (result.get("training_command"), result.get("command")) if c]
             if commands:
                 lines += [f"{label}, trained and scored with:", "", "```bash", *commands, "```", ""]
+        for label, _, source in published:
+            lines += [f"{label}: {source}.", ""]
     if notes:
         lines += [notes.strip(), ""]
     text = "\n".join(lines)
     (export_dir / "README.md").write_text(text)
     return text
+
+
+def _published_rows(architecture, score_results):
+    """Published FIDs at the protocol of this card's scores (Inception,
+    10,000 samples against the test split): ``[(label, {"fid"}, source)]``."""
+    from zoo.published import published_fid
+
+    first = score_results[0] if score_results else {}
+    if not (first.get("fid") is not None and first.get("num_samples") == 10000
+            and first.get("real_split", "test") == "test" and first.get("num_real") in (None, 10000)):
+        return []
+    return [(f"published: {label}", {"fid": fid}, source)
+            for label, fid, source in published_fid(architecture, first.get("dataset"))]
 
 
 def _read_scores(path):
@@ -291,13 +347,14 @@ def main(argv=None):
     parser.add_argument("--data_dir", help="with --samples, for a text-to-image model: where its dataset is")
     parser.add_argument("--title")
     parser.add_argument("--notes", help="a Markdown file of notes to append")
+    parser.add_argument("--curve", help="the run's fid_curve.json (default: the one in the export's metadata)")
     args = parser.parse_args(argv)
     baselines = [tuple(item.split("=", 1)) for item in args.baseline]
     notes = Path(args.notes).read_text() if args.notes else None
     grid = args.grid
     if args.samples:
         grid = write_samples(args.export_dir, args.samples, data_dir=args.data_dir)
-    print(write_card(args.export_dir, args.scores, baselines, grid, args.title, notes))
+    print(write_card(args.export_dir, args.scores, baselines, grid, args.title, notes, args.curve))
 
 
 def write_samples(export_dir, num_images, seed=0, data_dir=None):

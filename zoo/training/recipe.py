@@ -35,6 +35,7 @@ from zoo.core.errors import ConfigError, TrainingDiverged, ZooError
 from zoo.training import distribute
 from zoo.training.callbacks import TensorBoardLogger
 from zoo.training.checkpoints import Checkpointer
+from zoo.training.fid_tracking import read_curve
 from zoo.training.datasets import load_training_data
 from zoo.training.loop import fit_resumable
 
@@ -392,6 +393,7 @@ def run(architecture, preset):
                 "hardware": distribute.describe_hardware(),
                 "final_step": step,
                 "selected_by_fid": selection,
+                "fid_curve": read_curve(log_dir) if FLAGS.fid_every else None,
             },
         )
         chosen = f" (the step with the lowest FID, {selection['step']})" if selection else ""
@@ -429,8 +431,6 @@ def fid_tracker(model, dataset, log_dir, total_steps, checkpointer):
 def restore_best(model, log_dir):
     """Load the checkpoint with the lowest FID the run measured into
     ``model`` (for the export); returns ``{"step", "fid", ...}`` or None."""
-    from zoo.training.fid_tracking import read_curve
-
     curve = read_curve(log_dir)
     best = (curve or {}).get("best")
     if not best:
