@@ -36,6 +36,17 @@ border removed, per image and the mean, bicubic interpolation beside them
 (``zoo.metrics.super_resolution``); ``--montage`` writes centre crops of every
 method side by side.
 
+With ``--stacked_mnist EXPORT`` it measures mode collapse on Stacked MNIST
+(``zoo.metrics.modes``; Metz et al. 2016, VEEGAN, PacGAN): ``num_samples``
+generated 28x28x3 images (26,000 in VEEGAN and PacGAN), each channel read by
+the shipped MNIST classifier, give ``modes`` (of the 1,000 digit triples,
+those with at least one sample) and ``kl_to_uniform`` (KL of their histogram
+to the uniform one). ``--stacked_mnist real`` scores ``num_samples`` real
+stacked training images (a fixed subset) the same way: the ceiling.
+
+    python -m zoo.evaluate --stacked_mnist runs/dcgan_stacked/export \
+        --data_dir ../shared/datasets --num_samples 26000 --output modes.json
+
 Real-data features are cached (``zoo.metrics.real_stats``). Results are
 printed and, with ``--output``, written as JSON.
 """
@@ -276,6 +287,39 @@ def evaluate_super_resolution(exports: list[str], dataset: str, data_dir: str | 
     }
 
 
+def evaluate_stacked_mnist(source: str, data_dir: str | None = None, num_samples: int = 26000,
+                           seed: int = 0, batch_size: int = 64, truncation: float | None = None,
+                           num_classes: int | None = None) -> dict:
+    """Modes covered and KL to uniform (``zoo.metrics.modes``) of
+    ``num_samples`` Stacked-MNIST images: drawn from the generator at
+    ``source`` (a ``.keras`` file or an export folder), or, with ``source ==
+    "real"``, a fixed subset of the real stacked training set."""
+    from zoo.metrics.modes import NUM_MODES, check_stacked_images, score_stacked_mnist
+
+    started = time.time()
+    if source == "real":
+        from zoo.data.stacked_mnist import STACKED_MNIST_SPLITS
+        from zoo.metrics.real_stats import real_images
+
+        images = real_images("stacked_mnist", "train", num_samples, data_dir)
+        what = f"real stacked_mnist train images (fixed subset of {STACKED_MNIST_SPLITS['train'][0]})"
+    else:
+        sampler = load_sampler(source, truncation)
+        images = sample_uint8(sampler, num_samples, seed=seed, batch_size=batch_size, num_classes=num_classes)
+        what = "generated images"
+    check_stacked_images(images)
+    scores = score_stacked_mnist(images)
+    return {
+        "stacked_mnist": source, "num_samples": int(len(images)), "samples": what,
+        "seed": seed if source != "real" else None, "truncation": truncation,
+        "modes": scores["modes"], "num_modes": NUM_MODES, "kl_to_uniform": scores["kl_to_uniform"],
+        "classifier": "shipped mnist classifier (savedmodels/classifiers/mnist), argmax per channel",
+        "protocol": "modes = digit triples with >= 1 sample; kl_to_uniform = KL(histogram || uniform "
+                    "over 1000), nats; VEEGAN/PacGAN draw 26,000 samples",
+        "seconds": round(time.time() - started, 1),
+    }
+
+
 def _parse_args(argv):
     parser = argparse.ArgumentParser(prog="python -m zoo.evaluate", description=__doc__.split("\n")[0])
     source = parser.add_mutually_exclusive_group(required=True)
@@ -294,6 +338,10 @@ def _parse_args(argv):
     source.add_argument("--text_to_image", metavar="EXPORT[,EXPORT...]",
                         help="export folders of text-to-image models (GAN-CLS, StackGAN): FID, KID, "
                              "precision/recall and R-precision of images drawn for --real_split's captions")
+    source.add_argument("--stacked_mnist", metavar="EXPORT|real",
+                        help="mode collapse on Stacked MNIST: modes covered (of 1,000) and KL to "
+                             "uniform of num_samples images of a generator trained on stacked_mnist "
+                             "(26,000 in VEEGAN/PacGAN); 'real' scores real stacked images, the ceiling")
     parser.add_argument("--montage", help="with --super_resolution: write centre crops of every method here (PNG)")
     parser.add_argument("--direction", choices=["a_to_b", "b_to_a"],
                         help="which way a two-way translator runs (default: its serving_default, A -> B)")
@@ -302,11 +350,13 @@ def _parse_args(argv):
     parser.add_argument("--num_images", type=int,
                         help="translate only the first N images of the split; score a likelihood "
                         "model on a fixed random N of them")
-    parser.add_argument("--dataset", required=True,
+    parser.add_argument("--dataset",
                         help="mnist, fashion_mnist, cifar10, ...; for --translator an image-to-image "
-                             "dataset: emoji:<A>,<B>, a CycleGAN or pix2pix folder")
+                             "dataset: emoji:<A>,<B>, a CycleGAN or pix2pix folder; not needed "
+                             "with --stacked_mnist (always stacked_mnist)")
     parser.add_argument("--data_dir", help="folder holding the dataset (e.g. ../shared/datasets)")
-    parser.add_argument("--num_samples", type=int, default=10000)
+    parser.add_argument("--num_samples", type=int, default=None,
+                        help="images scored (default 10,000; 26,000 with --stacked_mnist, as in VEEGAN and PacGAN)")
     parser.add_argument("--real_split", default="test", help="real split to compare with")
     parser.add_argument("--num_real", type=int, help="real images used (default: the whole split)")
     parser.add_argument("--networks", help="comma-separated: inception,classifier (default: all that apply)")
@@ -322,7 +372,16 @@ def _parse_args(argv):
                              "BigGAN's threshold on |z| (default: the export's own)")
     parser.add_argument("--batch_size", type=int, default=64)
     parser.add_argument("--output", help="write the scores here as JSON")
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    if args.num_samples is None:
+        args.num_samples = 26000 if args.stacked_mnist is not None else 10000
+    if args.stacked_mnist is not None:
+        if args.dataset not in (None, "stacked_mnist"):
+            parser.error(f"--stacked_mnist scores stacked_mnist; --dataset {args.dataset} does not apply")
+        args.dataset = "stacked_mnist"
+    elif args.dataset is None:
+        parser.error("the following arguments are required: --dataset")
+    return args
 
 
 def main(argv=None) -> dict:
@@ -338,6 +397,14 @@ def main(argv=None) -> dict:
 
 
 def _run(args) -> dict:
+    if args.stacked_mnist:
+        result = evaluate_stacked_mnist(args.stacked_mnist, args.data_dir, args.num_samples, args.seed,
+                                        args.batch_size, args.truncation, args.num_classes)
+        result["command"] = args.command
+        if args.stacked_mnist != "real":
+            result["training_command"] = _training_command(args.stacked_mnist)
+        _report(result, args.output)
+        return result
     if args.text_to_image:
         from zoo.metrics.text_to_image import evaluate_text_to_image, text_to_image_table
 

@@ -2,7 +2,8 @@
 
 * ``sources``: ``load_arrays`` reads one split of a dataset (a known local
   copy, TFDS, a folder of IDX files, a folder or zip of images) into uint8
-  arrays ``[N, H, W, C]`` and labels.
+  arrays ``[N, H, W, C]`` and labels; ``stacked_mnist`` builds the
+  Stacked-MNIST mode-collapse benchmark (three digits as R, G, B) from MNIST.
 * ``images``: decoding image files (grayscale or RGB, transparency on white,
   centre crop and resize).
 * ``cache``: decoded datasets cached as .npz under ``$ZOO_CACHE_DIR``.
@@ -13,12 +14,20 @@
 """
 
 from zoo.core.errors import DatasetError
-from zoo.data.sources import IMAGE_SUFFIXES, KNOWN_DATASETS, LOCAL_SPLITS, load_arrays, source_identity
+from zoo.data.sources import (
+    DERIVED_DATASETS,
+    IMAGE_SUFFIXES,
+    KNOWN_DATASETS,
+    LOCAL_SPLITS,
+    load_arrays,
+    source_identity,
+)
 from zoo.data.stream import DatasetInfo, check_image_shape, load_dataset, make_dataset, steps_per_epoch
 
 __all__ = [
     "DatasetError",
     "DatasetInfo",
+    "DERIVED_DATASETS",
     "IMAGE_SUFFIXES",
     "KNOWN_DATASETS",
     "LOCAL_SPLITS",

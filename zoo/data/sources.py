@@ -12,6 +12,10 @@ named by one of:
    ``train/`` and ``test/`` subfolders give splits);
 5. a .zip of image files, with the same rules as a folder.
 
+A derived dataset (``DERIVED_DATASETS``: "stacked_mnist", three MNIST
+digits as the channels of one RGB image, ``zoo.data.stacked_mnist``) is
+built in memory from a known one, deterministically.
+
 Decoded image folders, zips and TFDS datasets are cached (``zoo.data.cache``).
 """
 
@@ -61,6 +65,10 @@ KNOWN_DATASETS: dict = {
     },
 }
 
+# Datasets built in memory from a known one: name -> module with
+# load_<name>(split, data_dir, image_size) and source_identity(split, data_dir).
+DERIVED_DATASETS = {"stacked_mnist": "zoo.data.stacked_mnist"}
+
 LOCAL_SPLITS = ("train", "test")
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp")
 
@@ -86,6 +94,8 @@ def load_arrays(
             raise DatasetError(f"image_size must be a positive int or None, got {image_size!r}")
         image_size = int(image_size)
     name = os.fspath(dataset)
+    if name in DERIVED_DATASETS:
+        return getattr(_derived(name), f"load_{name}")(split, data_dir, image_size)
     if name in KNOWN_DATASETS:
         return _load_known(name, split, data_dir, image_size)
     path = Path(name).expanduser()
@@ -99,7 +109,7 @@ def load_arrays(
         raise DatasetError(f"dataset path not found: {path} (no such file or folder)")
     raise DatasetError(
         f"unknown dataset {name!r}: not a known local dataset "
-        f"({', '.join(KNOWN_DATASETS)}), not an existing file or folder, and not a "
+        f"({', '.join([*KNOWN_DATASETS, *DERIVED_DATASETS])}), not an existing file or folder, and not a "
         "TFDS dataset name (see tfds.list_builders(), e.g. 'celeb_a', 'cifar10')"
     )
 
@@ -118,6 +128,8 @@ def source_identity(
     keyed by it (``zoo.metrics.real_stats``) never mix them up.
     """
     name = os.fspath(dataset)
+    if name in DERIVED_DATASETS:
+        return _derived(name).source_identity(split, data_dir)
     if name in KNOWN_DATASETS:
         places = _candidate_dirs(name, data_dir)
         splits = KNOWN_DATASETS[name]["splits"]
@@ -136,6 +148,13 @@ def source_identity(
         digest = hashlib.sha256("\n".join(entries).encode()).hexdigest()
         return f"folder:{path.resolve()}:{digest}"
     return f"tfds:{name}:{None if data_dir is None else os.path.abspath(os.fspath(data_dir))}"
+
+
+def _derived(name: str):
+    """The module that builds derived dataset ``name`` (imported on first use)."""
+    import importlib
+
+    return importlib.import_module(DERIVED_DATASETS[name])
 
 
 def _file_fingerprint(path: Path) -> str:

@@ -193,6 +193,14 @@ PRESETS = {
         "description": "28x28 grayscale (MNIST, Fashion-MNIST): 7x7x256 seed, two 5x5 up-convolutions.",
         "image_shape": (28, 28, 1),
     },
+    # After dcgan_mnist: bench/scoreboard.py takes an architecture's first
+    # preset ending in _mnist as its MNIST one.
+    "dcgan_stacked_mnist": {
+        "description": "28x28 RGB Stacked MNIST (three digits as R, G, B; 1,000 modes; "
+        "zoo.metrics.modes): dcgan_mnist's networks with 3 channels.",
+        "image_shape": (28, 28, 3),
+        "training": {"dataset": "stacked_mnist"},
+    },
     "dcgan_cifar10": {
         "description": "32x32 RGB (CIFAR-10): 4x4x512 seed, three up-convolutions.",
         "image_shape": (32, 32, 3),

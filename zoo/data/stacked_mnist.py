@@ -1,0 +1,106 @@
+"""Stacked MNIST: three MNIST digits as the R, G and B channels of one image.
+
+The mode-collapse benchmark of Metz et al. 2016 ("Unrolled Generative
+Adversarial Networks", arXiv:1611.02163), Srivastava et al. 2017 (VEEGAN,
+arXiv:1705.07761) and Lin et al. 2018 (PacGAN, arXiv:1712.04086): each
+image is 28x28x3, its channels three MNIST digits drawn independently and
+uniformly at random, so the data has 10**3 = 1,000 modes (digit triples),
+each about equally likely. Its label is the mode id ``100 * r + 10 * g + b``.
+Scoring a generator on it is ``zoo.metrics.modes``.
+
+``load_arrays("stacked_mnist", split, data_dir)`` (``zoo.data.sources``)
+builds a fixed set from that split of MNIST (``STACKED_MNIST_SPLITS``):
+
+* ``train``: 100,000 images from the 60,000 MNIST training digits, seed 0.
+  PacGAN's VEEGAN-setting code draws a fixed set of 128,000 (from MNIST's
+  train and test digits together); 100,000 keeps to the training digits
+  (the test split stays unseen), gives each of the 1,000 modes about 100
+  examples, and takes 235 MB as uint8 (CIFAR-10's training set: 154 MB).
+* ``test``: 10,000 images from the 10,000 MNIST test digits, seed 1.
+
+The construction is deterministic (a NumPy ``Generator`` with a fixed
+seed), so every run and every machine gets the same images.
+"""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+
+from zoo.core.errors import DatasetError
+
+NAME = "stacked_mnist"
+NUM_MODES = 1000
+# split -> (number of stacked images, seed); each is built from the same
+# split of MNIST.
+STACKED_MNIST_SPLITS = {"train": (100_000, 0), "test": (10_000, 1)}
+
+
+def stacked_mnist(images: np.ndarray, labels: np.ndarray, count: int,
+                  seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """``count`` stacked images from single-digit ``images``.
+
+    Args:
+      images: uint8 [M, H, W] or [M, H, W, 1] (MNIST digits).
+      labels: int [M], their digits 0..9.
+      count: how many stacked images to make.
+      seed: seed of the NumPy ``Generator`` that draws, for each stacked
+        image, three indices into ``images`` independently and uniformly
+        (with replacement).
+
+    Returns:
+      uint8 [count, H, W, 3], channel c of image i being
+      ``images[k]`` for the k drawn for (i, c); and int64 mode ids [count],
+      ``100 * labels[k_r] + 10 * labels[k_g] + labels[k_b]``.
+    """
+    images = np.asarray(images)
+    labels = np.asarray(labels)
+    if images.ndim == 4 and images.shape[-1] == 1:
+        images = images[..., 0]
+    if images.dtype != np.uint8 or images.ndim != 3:
+        raise DatasetError(
+            f"stacked_mnist needs uint8 digit images [M, H, W] or [M, H, W, 1], got "
+            f"{images.dtype} {tuple(np.shape(images))}"
+        )
+    if labels.shape != (len(images),):
+        raise DatasetError(f"labels must have shape ({len(images)},) to match the images, got {labels.shape}")
+    if len(images) == 0:
+        raise DatasetError("stacked_mnist needs at least one digit image")
+    if labels.min() < 0 or labels.max() > 9:
+        raise DatasetError(f"digit labels must be in 0..9, got {labels.min()}..{labels.max()}")
+    if not isinstance(count, (int, np.integer)) or count < 0:
+        raise DatasetError(f"count must be an int >= 0, got {count!r}")
+    chosen = np.random.default_rng(seed).integers(0, len(images), size=(int(count), 3))
+    stacked = np.ascontiguousarray(np.moveaxis(images[chosen], 1, -1))  # [count, H, W, 3]
+    digits = labels.astype(np.int64)[chosen]
+    return stacked, digits @ np.array([100, 10, 1], np.int64)
+
+
+def load_stacked_mnist(split: str, data_dir: str | os.PathLike | None = None,
+                       image_size: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """The fixed stacked set of ``split`` (``STACKED_MNIST_SPLITS``), built
+    from the same split of MNIST as ``load_arrays("mnist", split, data_dir,
+    image_size)`` reads it (a local copy, else TFDS)."""
+    from zoo.data.sources import load_arrays
+
+    if split not in STACKED_MNIST_SPLITS:
+        raise DatasetError(
+            f"unknown split {split!r} for {NAME}: expected one of {', '.join(STACKED_MNIST_SPLITS)}"
+        )
+    count, seed = STACKED_MNIST_SPLITS[split]
+    try:
+        digits, labels = load_arrays("mnist", split, data_dir, image_size)
+    except DatasetError as error:
+        raise DatasetError(f"{NAME} is built from MNIST, which could not be read: {error}") from error
+    if labels is None:
+        raise DatasetError(f"{NAME} needs MNIST's labels, but the {split!r} split was read without them")
+    return stacked_mnist(digits, labels, count, seed)
+
+
+def source_identity(split: str, data_dir) -> str:
+    """What ``load_stacked_mnist(split, data_dir)`` is built from, for cache keys."""
+    from zoo.data.sources import source_identity as mnist_identity
+
+    count, seed = STACKED_MNIST_SPLITS.get(split, (None, None))
+    return f"{NAME}:{count}:{seed}:" + mnist_identity("mnist", split, data_dir)
