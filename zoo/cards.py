@@ -334,9 +334,69 @@ def _super_resolution_scores(result):
     return lines
 
 
+README_BEGIN = "<!-- pretrained-zoo:begin (written by python -m zoo.cards --readme README.md) -->"
+README_END = "<!-- pretrained-zoo:end -->"
+
+
+def pretrained_table(models=None):
+    """Markdown for README: the shipped models scored at the papers'
+    protocol (Inception FID of 10,000 samples against the 10,000 test
+    images), each beside its published value and the train-vs-test floor,
+    then a gallery of their sample grids. ``models``: ``zoo.pretrained()``."""
+    import zoo
+    from zoo.published import published_fid
+
+    models = zoo.pretrained() if models is None else models
+    rows, gallery = [], []
+    for name, facts in sorted(models.items()):
+        scores = facts.get("scores") or {}
+        if scores.get("fid") is None or scores.get("num_samples") != 10000:
+            continue
+        folder = Path(facts["path"])
+        metadata = json.loads((folder / "metadata.json").read_text())
+        published = published_fid(facts["architecture"], scores.get("dataset"))
+        paper = "; ".join(f"{fid} ({label})" for label, fid, _ in published) or "-"
+        floor = scores.get("floor_fid")
+        minutes = (metadata.get("seconds_total") or 0) / 60
+        jpeg = " (JPEG q75 copy)" if str(scores.get("dataset")).endswith("cifar10") else ""
+        rows.append(
+            f"| [`{name}`](savedmodels/{name}/README.md) | {scores.get('dataset')}{jpeg} | "
+            f"{metadata.get('step', 0):,} steps, {minutes:.0f} min | **{scores['fid']:.2f}** | {paper} | "
+            f"{_value(scores, 'kid_mean', '{:.2f}')} | {_value(scores, 'precision', '{:.3f}')} / "
+            f"{_value(scores, 'recall', '{:.3f}')} | {'-' if floor is None else f'{floor:.2f}'} |"
+        )
+        if (folder / "samples.png").is_file():
+            gallery.append(f"| `{name}` | ![{name}](savedmodels/{name}/samples.png) |")
+    if not rows:
+        return ""
+    lines = [
+        "| model | data | trained | FID | published FID | KID x 1000 | precision / recall | floor (train vs test) |",
+        "|---|---|---|---:|---|---:|---|---:|",
+        *rows, "",
+    ]
+    if gallery:
+        lines += ["| model | samples (seed 0) |", "|---|---|", *gallery, ""]
+    return "\n".join(lines)
+
+
+def update_readme(path, models=None):
+    """Replace the text between ``README_BEGIN`` and ``README_END`` in
+    ``path`` with ``pretrained_table``; a README without the markers is an
+    error naming them."""
+    from zoo.core.errors import ConfigError
+
+    text = Path(path).read_text()
+    if README_BEGIN not in text or README_END not in text:
+        raise ConfigError(f"{path} has no {README_BEGIN!r} ... {README_END!r} markers to write between")
+    head, rest = text.split(README_BEGIN, 1)
+    _, tail = rest.split(README_END, 1)
+    Path(path).write_text(f"{head}{README_BEGIN}\n{pretrained_table(models)}{README_END}{tail}")
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m zoo.cards", description=__doc__.split("\n")[0])
-    parser.add_argument("export_dir")
+    parser.add_argument("export_dir", nargs="?")
+    parser.add_argument("--readme", help="rewrite the pretrained-zoo table and gallery in this README")
     parser.add_argument("--scores", action="append", default=[], help="zoo.evaluate JSON of this model")
     parser.add_argument("--baseline", action="append", default=[], metavar="LABEL=JSON",
                         help="another model's scores to set beside these")
@@ -349,6 +409,11 @@ def main(argv=None):
     parser.add_argument("--notes", help="a Markdown file of notes to append")
     parser.add_argument("--curve", help="the run's fid_curve.json (default: the one in the export's metadata)")
     args = parser.parse_args(argv)
+    if args.readme:
+        update_readme(args.readme)
+        return
+    if not args.export_dir:
+        parser.error("give an export folder (or --readme README.md)")
     baselines = [tuple(item.split("=", 1)) for item in args.baseline]
     notes = Path(args.notes).read_text() if args.notes else None
     grid = args.grid
