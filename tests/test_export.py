@@ -111,7 +111,9 @@ def test_shipped_dcgan_mnist_loads_and_matches_its_saved_model():
     serve = tf.saved_model.load(os.path.join(export_dir, "saved_model")).signatures["serving_default"]
     z = noise(3, 100)
     np.testing.assert_allclose(serve(noise=tf.constant(z))["images"], generator(z), atol=1e-5)
-    assert export.load_metadata(export_dir)["step"] == 1874
+    metadata = export.load_metadata(export_dir)
+    # The shipped generator is the step with the lowest FID of its training run.
+    assert metadata["step"] == metadata["selected_by_fid"]["step"] <= metadata["final_step"]
 
 
 def test_pretrained_models_load_by_name_with_clear_errors(tmp_path, monkeypatch):
@@ -119,7 +121,9 @@ def test_pretrained_models_load_by_name_with_clear_errors(tmp_path, monkeypatch)
     from zoo.core.errors import MissingFileError
 
     shipped = zoo.pretrained()
-    assert shipped["dcgan_mnist"]["architecture"] == "dcgan" and shipped["dcgan_mnist"]["step"] == 1874
+    assert shipped["dcgan_mnist"]["architecture"] == "dcgan"
+    assert shipped["dcgan_mnist"]["step"] == export.load_metadata(shipped["dcgan_mnist"]["path"])["step"]
+    assert shipped["dcgan_mnist"]["scores"]["num_samples"] == 10000
     assert type(zoo.load("dcgan_mnist")) is DCGANGenerator
     with pytest.raises(MissingFileError, match="no pretrained model 'dcgan_moon'.*dcgan_mnist"):
         zoo.load("dcgan_moon")
@@ -177,3 +181,27 @@ def test_a_failed_export_leaves_nothing_behind_and_keeps_the_previous_export(tmp
         export.save_generator(Unsavable(), target)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["export"]
     assert (target / "metadata.json").read_text() == "{}"
+
+
+CLASSIC_ZOO = sorted(name for name, facts in zoo.pretrained().items()
+                     if (facts["scores"] or {}).get("num_samples") == 10000 and "fid" in facts["scores"])
+
+
+@pytest.mark.parametrize("name", CLASSIC_ZOO)
+def test_classic_pretrained_models_load_by_name_in_a_fresh_process(name):
+    # As a new user would: a fresh interpreter, zoo.load, the SavedModel beside it.
+    script = f"""
+import numpy as np, tensorflow as tf, zoo
+facts = zoo.pretrained()[{name!r}]
+generator = zoo.load({name!r})
+serve = tf.saved_model.load(facts["path"] + "/saved_model").signatures["sample"]
+served = serve(num_images=tf.constant(4), seed=tf.constant(0))["images"].numpy()
+assert served.shape[1:] == tuple(generator.output.shape[1:]), (served.shape, generator.output.shape)
+assert np.isfinite(served).all() and -1 <= served.min() and served.max() <= 1
+assert facts["scores"]["fid"] > 0 and facts["scores"]["command"].startswith("python -m zoo.evaluate")
+print("ok", facts["step"])
+"""
+    import sys
+
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0 and "ok" in result.stdout, result.stderr[-3000:]

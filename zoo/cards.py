@@ -210,7 +210,10 @@ def write_card(export_dir, scores=(), baselines=(), grid=None, title=None, notes
         facts.append(f"batch {metadata['batch_size']}")
     if metadata.get("epochs"):
         facts.append(f"{metadata['epochs']} epochs of {metadata.get('steps_per_epoch')} steps")
-    if metadata.get("seconds_total") or metadata.get("seconds_this_run"):
+    if run_curve(export_dir, metadata) and metadata.get("selected_by_fid"):
+        facts.append(f"{training_minutes(export_dir, metadata):.0f} minutes of training to that step "
+                     f"(FID scoring left out; the run went on to step {metadata.get('final_step', '?'):,})")
+    elif metadata.get("seconds_total") or metadata.get("seconds_this_run"):
         seconds = metadata.get("seconds_total") or metadata["seconds_this_run"]
         facts.append(f"{seconds / 60:.0f} minutes of training")
     if metadata.get("hardware"):
@@ -232,7 +235,7 @@ def write_card(export_dir, scores=(), baselines=(), grid=None, title=None, notes
                 "colours and objects anew (no training caption says them): "
                 + "; ".join(f'"{c}"' for c in novel) + ".", "",
             ]
-    curve = json.loads(Path(curve).read_text()) if curve else metadata.get("fid_curve")
+    curve = json.loads(Path(curve).read_text()) if curve else run_curve(export_dir, metadata)
     if curve and curve.get("points"):
         lines += _curve_section(export_dir, curve, metadata.get("selected_by_fid"))
     # Each JSON file read once: its scores make rows, its commands the list below.
@@ -334,6 +337,26 @@ def _super_resolution_scores(result):
     return lines
 
 
+def run_curve(export_dir, metadata):
+    """The training run's FID curve: the export's metadata holds it (runs
+    with ``--fid_every``), or a ``fid_curve.json`` beside it; else None."""
+    if metadata.get("fid_curve"):
+        return metadata["fid_curve"]
+    path = Path(export_dir) / "fid_curve.json"
+    return json.loads(path.read_text()) if path.is_file() else None
+
+
+def training_minutes(export_dir, metadata):
+    """Minutes of training up to the exported step: from the FID curve
+    (scoring time left out) where there is one, else the run's wall time."""
+    curve = run_curve(export_dir, metadata)
+    if curve:
+        points = {p["step"]: p for p in curve["points"]}
+        if metadata.get("step") in points:
+            return points[metadata["step"]]["train_seconds"] / 60
+    return (metadata.get("seconds_total") or 0) / 60
+
+
 README_BEGIN = "<!-- pretrained-zoo:begin (written by python -m zoo.cards --readme README.md) -->"
 README_END = "<!-- pretrained-zoo:end -->"
 
@@ -357,7 +380,7 @@ def pretrained_table(models=None):
         published = published_fid(facts["architecture"], scores.get("dataset"))
         paper = "; ".join(f"{fid} ({label})" for label, fid, _ in published) or "-"
         floor = scores.get("floor_fid")
-        minutes = (metadata.get("seconds_total") or 0) / 60
+        minutes = training_minutes(folder, metadata)
         jpeg = " (JPEG q75 copy)" if str(scores.get("dataset")).endswith("cifar10") else ""
         rows.append(
             f"| [`{name}`](savedmodels/{name}/README.md) | {scores.get('dataset')}{jpeg} | "

@@ -51,7 +51,7 @@ def line_plot_svg(series, x_label, y_label, title="", width=420, height=300, log
         raise ValueError("a logarithmic axis needs positive values")
     left, right, top, bottom = 58, 12, 28, 44
     plot_w, plot_h = width - left - right, height - top - bottom
-    x_ticks = nice_ticks(min(xs), max(xs))
+    x_ticks = nice_ticks(min(0, min(xs)), max(xs))  # steps and minutes count from 0
     if log_y:
         low, high = math.floor(math.log10(min(ys))), math.ceil(math.log10(max(ys)))
         high = max(high, low + 1)
