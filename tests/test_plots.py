@@ -70,7 +70,7 @@ def test_card_draws_the_curve_and_names_the_step_exported(tmp_path):
     export_dir = tmp_path / "dcgan_mnist"
     export_dir.mkdir()
     metadata = {"architecture": "dcgan", "preset": "dcgan_mnist", "command": "python recipes/dcgan.py",
-                "step": 400, "fid_curve": CURVE,
+                "step": 400, "final_step": 500, "fid_curve": CURVE,
                 "selected_by_fid": {"step": 400, "fid": 9.5, "metric": "fid"}}
     (export_dir / "metadata.json").write_text(json.dumps(metadata))
     scores = tmp_path / "scores.json"
@@ -83,6 +83,7 @@ def test_card_draws_the_curve_and_names_the_step_exported(tmp_path):
     assert "step 400's, the lowest on the curve (9.50)" in text
     assert "FID 20 at step 300 after 3.0 minutes of training; FID 10 at step 400 after 4.0 minutes" in text
     assert "| 400 | 4.0 | 9.50 |" in text
+    assert "4 minutes of training to that step (FID scoring left out; the run went on to step 500)" in text
     # The published value sits in the score table, its source below it.
     label, fid, source = published_fid("dcgan", "mnist")[0]
     assert f"| published: {label} | {fid:.2f} |" in text and source in text

@@ -212,7 +212,7 @@ def write_card(export_dir, scores=(), baselines=(), grid=None, title=None, notes
         facts.append(f"{metadata['epochs']} epochs of {metadata.get('steps_per_epoch')} steps")
     if run_curve(export_dir, metadata) and metadata.get("selected_by_fid"):
         facts.append(f"{training_minutes(export_dir, metadata):.0f} minutes of training to that step "
-                     f"(FID scoring left out; the run went on to step {metadata.get('final_step', '?'):,})")
+                     f"(FID scoring left out; the run went on to step {metadata.get('final_step') or '?'})")
     elif metadata.get("seconds_total") or metadata.get("seconds_this_run"):
         seconds = metadata.get("seconds_total") or metadata["seconds_this_run"]
         facts.append(f"{seconds / 60:.0f} minutes of training")
