@@ -107,26 +107,30 @@ def test_readme_table_lists_models_scored_at_the_protocol_with_published_values(
     (folder / "metadata.json").write_text(json.dumps({"step": 5622, "seconds_total": 1800.0}))
     (folder / "samples.png").write_bytes(b"png")
     scores = {"dataset": "mnist", "num_samples": 10000, "fid": 8.25, "kid_mean": 0.0042,
-              "precision": 0.7, "recall": 0.6, "floor_fid": 1.1}
+              "precision": 0.7, "recall": 0.6}
+    floors = tmp_path / "floors"
+    floors.mkdir()
+    (floors / "mnist_train_vs_test.json").write_text(json.dumps({"fid": 1.1}))
     models = {
         "dcgan_mnist": {"architecture": "dcgan", "path": str(folder), "scores": scores},
         # Scored at 2,000 samples only: not comparable with papers, left out.
         "gan_mnist": {"architecture": "gan", "path": str(folder), "scores": {**scores, "num_samples": 2000}},
     }
-    table = cards.pretrained_table(models)
+    table = cards.pretrained_table(models, floors)
     assert ("| [`dcgan_mnist`](savedmodels/dcgan_mnist/README.md) | mnist | 5,622 steps, 30 min | **8.25** | "
             "6.8 (NS GAN) | 4.20 | 0.700 / 0.600 | 1.10 |") in table
     assert "gan_mnist" not in table.replace("dcgan_mnist", "")
     assert "![dcgan_mnist](savedmodels/dcgan_mnist/samples.png)" in table
+    assert cards.floor_fid("../shared/datasets/mnist") == pytest.approx(1.556, abs=1e-3)  # the shipped floor
 
     readme = tmp_path / "README.md"
     readme.write_text(f"intro\n{cards.README_BEGIN}\nold table\n{cards.README_END}\noutro\n")
-    cards.update_readme(readme, models)
+    cards.update_readme(readme, models, floors)
     text = readme.read_text()
     assert "old table" not in text and "**8.25**" in text
     assert text.startswith("intro\n") and text.endswith(f"{cards.README_END}\noutro\n")
-    cards.update_readme(readme, models)  # idempotent
+    cards.update_readme(readme, models, floors)  # idempotent
     assert readme.read_text() == text
     (tmp_path / "plain.md").write_text("no markers\n")
     with pytest.raises(Exception, match="no .*pretrained-zoo:begin.* markers"):
-        cards.update_readme(tmp_path / "plain.md", models)
+        cards.update_readme(tmp_path / "plain.md", models, floors)

@@ -361,11 +361,23 @@ README_BEGIN = "<!-- pretrained-zoo:begin (written by python -m zoo.cards --read
 README_END = "<!-- pretrained-zoo:end -->"
 
 
-def pretrained_table(models=None):
+FLOORS_DIR = Path(__file__).resolve().parents[1] / "bench" / "results" / "real_vs_real"
+
+
+def floor_fid(dataset, floors_dir=FLOORS_DIR):
+    """FID of 10,000 real training images against the test images of
+    ``dataset`` (``bench/results/real_vs_real``), or None."""
+    name = str(dataset).rstrip("/").rsplit("/", 1)[-1]
+    path = Path(floors_dir) / f"{name}_train_vs_test.json"
+    return json.loads(path.read_text()).get("fid") if path.is_file() else None
+
+
+def pretrained_table(models=None, floors_dir=FLOORS_DIR):
     """Markdown for README: the shipped models scored at the papers'
     protocol (Inception FID of 10,000 samples against the 10,000 test
-    images), each beside its published value and the train-vs-test floor,
-    then a gallery of their sample grids. ``models``: ``zoo.pretrained()``."""
+    images), each beside its published value and the train-vs-test floor
+    (``floor_fid``), then a gallery of their sample grids. ``models``:
+    ``zoo.pretrained()``."""
     import zoo
     from zoo.published import published_fid
 
@@ -379,7 +391,7 @@ def pretrained_table(models=None):
         metadata = json.loads((folder / "metadata.json").read_text())
         published = published_fid(facts["architecture"], scores.get("dataset"))
         paper = "; ".join(f"{fid} ({label})" for label, fid, _ in published) or "-"
-        floor = scores.get("floor_fid")
+        floor = floor_fid(scores.get("dataset"), floors_dir)
         minutes = training_minutes(folder, metadata)
         jpeg = " (JPEG q75 copy)" if str(scores.get("dataset")).endswith("cifar10") else ""
         rows.append(
@@ -402,7 +414,7 @@ def pretrained_table(models=None):
     return "\n".join(lines)
 
 
-def update_readme(path, models=None):
+def update_readme(path, models=None, floors_dir=FLOORS_DIR):
     """Replace the text between ``README_BEGIN`` and ``README_END`` in
     ``path`` with ``pretrained_table``; a README without the markers is an
     error naming them."""
@@ -413,7 +425,7 @@ def update_readme(path, models=None):
         raise ConfigError(f"{path} has no {README_BEGIN!r} ... {README_END!r} markers to write between")
     head, rest = text.split(README_BEGIN, 1)
     _, tail = rest.split(README_END, 1)
-    Path(path).write_text(f"{head}{README_BEGIN}\n{pretrained_table(models)}{README_END}{tail}")
+    Path(path).write_text(f"{head}{README_BEGIN}\n{pretrained_table(models, floors_dir)}{README_END}{tail}")
 
 
 def main(argv=None):
