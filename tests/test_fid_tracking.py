@@ -94,3 +94,21 @@ def test_bad_fid_flags_are_one_line(tmp_path, mnist_dir):
     assert code == 2 and err.strip().splitlines()[-1].startswith(
         "error: --fid_network=classifier needs a dataset with a shipped classifier (mnist, fashion_mnist)"
     )
+
+
+def test_scoring_time_is_left_out_of_the_checkpoints_clock(tmp_path, mnist_dir):
+    from zoo.training.checkpoints import Checkpointer
+
+    checkpointer = Checkpointer(str(tmp_path))
+    before = checkpointer.seconds_trained()
+    checkpointer.exclude(100.0)
+    assert checkpointer.seconds_trained() == pytest.approx(before - 100.0, abs=0.5)
+    # In a run: the last checkpoint's clock is the last point's training
+    # time (saved just before its score), and the curve's wall time adds
+    # every score's time to it.
+    _, curve = fid_run(tmp_path, mnist_dir, "run", 2)
+    index = json.loads((tmp_path / "run" / "run" / "checkpoints" / "checkpoint.json").read_text())
+    last = curve["points"][-1]
+    assert index["step"] == last["step"] == 16
+    assert index["seconds"] == pytest.approx(last["train_seconds"], abs=0.5)
+    assert last["seconds"] == pytest.approx(last["train_seconds"] + last["fid_seconds"], abs=0.11)

@@ -142,8 +142,14 @@ class Checkpointer(keras.callbacks.Callback):
         return step
 
     def seconds_trained(self):
-        """Wall time of training so far, the resumed runs' included."""
+        """Wall time of training so far, the resumed runs' included, less
+        the time ``exclude`` was told about."""
         return self._seconds_before + time.time() - self._started
+
+    def exclude(self, seconds):
+        """Leave ``seconds`` just spent on something else (scoring FID) out
+        of the training time that checkpoints record."""
+        self._started += seconds
 
     def save(self, model):
         step = int(model.step.numpy())

@@ -5,10 +5,11 @@
 writes, under ``--logdir``:
 
 * ``fid_curve.json``: what was measured (network, sample and real-image
-  counts) and one point per evaluation: ``step``, ``seconds`` (wall time of
-  the run so far, resumed runs included, as the checkpoints count it),
-  ``fid_seconds`` (of that, the time spent scoring), ``train_seconds``
-  (the difference: what the curve is plotted against) and ``fid``;
+  counts) and one point per evaluation: ``step``, ``train_seconds`` (wall
+  time of training up to the step, resumed runs included, as the
+  checkpoints count it: the scoring is left out of their clock),
+  ``fid_seconds`` (time spent scoring so far), ``seconds`` (their sum: the
+  run's wall time) and ``fid``;
 * ``best/ckpt-XXXXXXXX.weights.h5``: the whole model at the step with the
   lowest FID so far, which the recipe exports instead of the last step.
 
@@ -117,16 +118,20 @@ class FIDTracker(keras.callbacks.Callback):
         if self.points and self.points[-1]["step"] >= step:
             return
         self.checkpointer.save(self.model)
+        train_seconds = self.checkpointer.seconds_trained()
         started = time.time()
         fid = float(self.scorer.compute())
         spent = time.time() - started
+        # Scoring is not training: the checkpoints' clock (what a resumed
+        # run starts from) leaves it out, so the curve's minutes are
+        # training minutes across resumes too.
+        self.checkpointer.exclude(spent)
         fid_seconds = (self.points[-1]["fid_seconds"] if self.points else 0.0) + spent
-        seconds = self.checkpointer.seconds_trained()
         point = {
             "step": step,
-            "seconds": round(seconds, 1),
+            "seconds": round(train_seconds + fid_seconds, 1),
             "fid_seconds": round(fid_seconds, 1),
-            "train_seconds": round(seconds - fid_seconds, 1),
+            "train_seconds": round(train_seconds, 1),
             "fid": fid,
         }
         self.points.append(point)
