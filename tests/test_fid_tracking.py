@@ -70,9 +70,24 @@ def test_resume_measures_a_lost_point_and_drops_points_past_the_checkpoint(tmp_p
     # A run of one epoch ends at step 8, checkpointed and scored.
     _, first = fid_run(tmp_path, mnist_dir, "resumed", 1)
     assert [p["step"] for p in first["points"]] == [4, 8]
+    path = tmp_path / "resumed" / "run" / "fid_curve.json"
+    # Killed while scoring its last step: the same command, with no step
+    # left to train, measures it.
+    path.write_text(json.dumps({**first, "points": first["points"][:1],
+                                "best": first["best"] if first["best"]["step"] == 4 else None}))
+    out, again = fid_run(tmp_path, mnist_dir, "resumed", 1)
+    assert "Already trained: step 8" in out
+    assert [p["step"] for p in again["points"]] == [4, 8] and again["points"][0] == first["points"][0]
+    assert again["points"][1]["fid"] == pytest.approx(first["points"][1]["fid"], rel=1e-6)
+    # A curve measured otherwise is not mixed with this one.
+    code, _, err = run_recipe(
+        f"--data_dir={mnist_dir}", "--batch_size=16", "--epochs=1", "--steps_per_epoch=8", "--fid_every=4",
+        "--fid_network=classifier", "--fid_samples=50", f"--logdir={tmp_path}/resumed/run",
+        f"--export_dir={tmp_path}/resumed/export", script="gan")
+    assert code == 2 and err.strip().splitlines()[-1].startswith(
+        f"error: {path} was measured otherwise (num_samples 100 -> 50)")
     # As if it had been killed after step 8's checkpoint but before its
     # score, with a stray point from a later (deleted) checkpoint.
-    path = tmp_path / "resumed" / "run" / "fid_curve.json"
     first["points"] = first["points"][:1] + [{**first["points"][0], "step": 99}]
     path.write_text(json.dumps(first))
     out, resumed = fid_run(tmp_path, mnist_dir, "resumed", 2)
@@ -88,6 +103,15 @@ def test_bad_fid_flags_are_one_line(tmp_path, mnist_dir):
     code, _, err = run_recipe(*common, "--fid_every=-1", script="gan")
     assert code == 2 and err.strip().splitlines()[-1] == (
         "error: --fid_every must be >= 0 (0: no FID during training), got -1."
+    )
+    code, _, err = run_recipe(*common, "--fid_every=10", "--fid_samples=1", script="gan")
+    assert code == 2 and err.strip().splitlines()[-1] == (
+        "error: --fid_samples must be >= 2 (FID needs a covariance), got 1."
+    )
+    # A model that does not generate from noise is not scored this way.
+    code, _, err = run_recipe(*common, "--fid_every=10", script="pix2pix")
+    assert code == 2 and err.strip().splitlines()[-1].startswith(
+        "error: --fid_every scores generators of noise (and class labels); pix2pix generates from image inputs"
     )
     code, _, err = run_recipe(*common, "--fid_every=10", "--fid_network=classifier", "--dataset=cifar10",
                               "--preset=dcgan_cifar10", script="dcgan")

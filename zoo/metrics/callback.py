@@ -81,6 +81,12 @@ class FIDCallback(keras.callbacks.Callback):
         if self.log_dir is not None:
             self._writer = tf.summary.create_file_writer(str(self.log_dir))
 
+    def prepare(self):
+        """Load the network and the real images' statistics now (they are
+        otherwise loaded on first use), so that what is missing shows at once."""
+        if self._extractor is None:
+            self._setup()
+
     def compute(self) -> float:
         """The Fréchet distance of ``num_samples`` fresh samples of ``self.model``."""
         if self._extractor is None:

@@ -30,6 +30,7 @@ import time
 
 import keras
 
+from zoo.core.errors import ConfigError
 from zoo.training import distribute
 from zoo.training.checkpoints import atomic_write_json
 
@@ -84,6 +85,14 @@ class FIDTracker(keras.callbacks.Callback):
             return
         with open(self.curve_path) as f:
             saved = json.load(f)
+        measured = {key: saved.get(key) for key in self.description}
+        if measured != self.description:
+            changed = ", ".join(f"{key} {measured[key]!r} -> {value!r}"
+                                for key, value in self.description.items() if measured[key] != value)
+            raise ConfigError(
+                f"{self.curve_path} was measured otherwise ({changed}): its FIDs cannot be compared "
+                "with these. Resume with the same --fid_* flags and --seed, or use another --logdir."
+            )
         self.points = [p for p in saved.get("points", []) if p["step"] <= step]
         best = saved.get("best")
         if best and best["step"] <= step and os.path.exists(
@@ -97,11 +106,17 @@ class FIDTracker(keras.callbacks.Callback):
             )
 
     def on_train_begin(self, logs=None):
-        self.scorer.set_model(self.model)
-        step = int(self.model.step.numpy())
+        self.catch_up(self.model)
+
+    def catch_up(self, model):
+        """Read the curve so far and score the current step if it is due
+        and missing: a kill between a checkpoint and its score loses the
+        point (also after the last step, when no training is left to run)."""
+        self.set_model(model)
+        self.scorer.set_model(model)
+        step = int(model.step.numpy())
         if not self._loaded:
             self._load(step)
-        # A kill between a checkpoint and its score loses the point: measure it.
         if step and self._due(step) and not any(p["step"] == step for p in self.points):
             self.evaluate(step)
 
@@ -135,9 +150,10 @@ class FIDTracker(keras.callbacks.Callback):
             "fid": fid,
         }
         self.points.append(point)
+        # Every worker keeps the same record; only the chief writes files.
+        if self.best is None or fid < self.best["fid"]:
+            self._keep_best(step, fid)
         if distribute.is_chief():
-            if self.best is None or fid < self.best["fid"]:
-                self._keep_best(step, fid)
             self._write()
             self._log_scalar(step, fid)
         print(f"\nstep {step}: {self.scorer.metric_name} {fid:.2f} "
@@ -145,6 +161,9 @@ class FIDTracker(keras.callbacks.Callback):
 
     def _keep_best(self, step, fid):
         """Copy the checkpoint of ``step`` (just saved) to ``best/``."""
+        if not distribute.is_chief():
+            self.best = {"step": step, "fid": fid, "weights": f"ckpt-{step:08d}.weights.h5"}
+            return
         entry = self.checkpointer.latest()
         source = os.path.join(self.checkpointer.directory, entry["weights"])
         folder = os.path.join(self.log_dir, BEST_DIR)

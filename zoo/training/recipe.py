@@ -164,8 +164,7 @@ def _set_precision(enabled):
 
 def check_flags():
     """One clear ``ConfigError`` for each flag value that cannot work."""
-    positive = ("batch_size", "epochs", "steps_per_epoch", "checkpoint_every", "log_every",
-                "fid_samples")
+    positive = ("batch_size", "epochs", "steps_per_epoch", "checkpoint_every", "log_every")
     for name in positive:
         value = getattr(FLAGS, name)
         if value is not None and value < 1:
@@ -182,6 +181,8 @@ def check_flags():
         raise ConfigError(f"--ema_decay must be in [0, 1) (e.g. 0.999), got {FLAGS.ema_decay}.")
     if FLAGS.unrolled_steps is not None and FLAGS.unrolled_steps < 0:
         raise ConfigError(f"--unrolled_steps must be >= 0, got {FLAGS.unrolled_steps}.")
+    if FLAGS.fid_samples < 2:
+        raise ConfigError(f"--fid_samples must be >= 2 (FID needs a covariance), got {FLAGS.fid_samples}.")
     if FLAGS.fid_every < 0:
         raise ConfigError(f"--fid_every must be >= 0 (0: no FID during training), got {FLAGS.fid_every}.")
     if FLAGS.cpu_replicas and (FLAGS.cpu_replicas < 2 or FLAGS.strategy != "mirrored"):
@@ -281,7 +282,6 @@ def run(architecture, preset):
     config = model_class.preset_config(preset)
     settings = config["training"]
     dataset = FLAGS.dataset or settings["dataset"]
-    check_fid_flags(dataset)
     batch_size = FLAGS.batch_size if FLAGS.batch_size is not None else settings["batch_size"]
     epochs = FLAGS.epochs if FLAGS.epochs is not None else settings["epochs"]
     resize = FLAGS.resize if FLAGS.resize is not None else settings.get("resize", False)
@@ -299,6 +299,7 @@ def run(architecture, preset):
     keras.utils.set_random_seed(FLAGS.seed)
     with strategy.scope():
         model = build_model(model_class, preset)
+    check_fid_flags(model, architecture, dataset)
     training_data = load_training_data(
         model, dataset, FLAGS.split, FLAGS.data_dir, image_shape, resize,
         degradation=settings.get("degradation"),
@@ -358,7 +359,9 @@ def run(architecture, preset):
         grid=training_data.grid,
     )
     checkpointer = Checkpointer(os.path.join(log_dir, "checkpoints"), every=FLAGS.checkpoint_every)
-    trackers = [fid_tracker(model, dataset, log_dir, total_steps, checkpointer)] if FLAGS.fid_every else []
+    trackers = [fid_tracker(dataset, log_dir, total_steps, checkpointer)] if FLAGS.fid_every else []
+    for tracker in trackers:
+        tracker.scorer.prepare()  # a bad split or missing weights fails now, not after fid_every steps
     started = time.time()
     step = fit_resumable(
         model,
@@ -371,6 +374,8 @@ def run(architecture, preset):
         **training_args,
     )
     seconds = time.time() - started
+    for tracker in trackers:
+        tracker.catch_up(model)  # a run killed while scoring its last step
     latest = Checkpointer(os.path.join(log_dir, "checkpoints")).latest() or {}
     selection = restore_best(model, log_dir) if FLAGS.fid_every else None
     if distribute.is_chief():
@@ -401,10 +406,19 @@ def run(architecture, preset):
     return model
 
 
-def check_fid_flags(dataset):
-    """--fid_network=classifier only where a classifier ships."""
+def check_fid_flags(model, architecture, dataset):
+    """--fid_every for generators of noise (and class labels) only;
+    --fid_network=classifier only where a classifier ships."""
+    from zoo.core.adversarial import GAN
     from zoo.metrics.classifier import CLASSIFIER_DATASETS
 
+    kind = getattr(getattr(model, "_condition", None), "kind", None)
+    if FLAGS.fid_every and (not isinstance(model, GAN) or kind not in ("none", "class")):
+        raise ConfigError(
+            f"--fid_every scores generators of noise (and class labels); {architecture} "
+            f"{'is not a GAN' if not isinstance(model, GAN) else 'generates from ' + str(kind) + ' inputs'}: "
+            "score its export with python -m zoo.evaluate instead."
+        )
     if FLAGS.fid_every and FLAGS.fid_network == "classifier" and _slug(dataset) not in CLASSIFIER_DATASETS:
         raise ConfigError(
             f"--fid_network=classifier needs a dataset with a shipped classifier "
@@ -412,13 +426,17 @@ def check_fid_flags(dataset):
         )
 
 
-def fid_tracker(model, dataset, log_dir, total_steps, checkpointer):
+def fid_tracker(dataset, log_dir, total_steps, checkpointer):
     """The ``FIDTracker`` the --fid_* flags ask for."""
     from zoo.metrics.callback import FIDCallback
     from zoo.training.fid_tracking import FIDTracker
 
+    from zoo.metrics.classifier import classifier_extractor
+
+    # The classifier is the dataset's by name (a folder named mnist too).
+    network = classifier_extractor(_slug(dataset)) if FLAGS.fid_network == "classifier" else "inception"
     scorer = FIDCallback(
-        FLAGS.fid_network, dataset=str(dataset), data_dir=FLAGS.data_dir,
+        network, dataset=str(dataset), data_dir=FLAGS.data_dir,
         real_split=FLAGS.fid_split, num_samples=FLAGS.fid_samples, seed=FLAGS.seed,
     )
     description = {
@@ -437,7 +455,10 @@ def restore_best(model, log_dir):
         return None
     path = os.path.join(log_dir, "best", best["weights"])
     if not os.path.exists(path):
-        raise ConfigError(f"{path} (the step with the lowest FID) is missing; rerun to measure it again.")
+        raise ConfigError(
+            f"{path} (step {best['step']}, the lowest FID) is missing: restore it, or delete "
+            f"{os.path.join(log_dir, 'fid_curve.json')} to export the last step."
+        )
     model.load_weights(path)
     return {"step": best["step"], "fid": best["fid"], "metric": curve["metric"],
             "network": curve.get("network"), "num_samples": curve.get("num_samples"),
