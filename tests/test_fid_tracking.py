@@ -3,6 +3,8 @@ exported, and a resume that neither loses nor repeats a point.
 
 Scored with the shipped MNIST classifier's features (``--fid_network=
 classifier``: the Inception network takes minutes on a CPU), on the MLP GAN.
+The end-to-end runs (several recipe runs each) are marked slow; the flag
+checks run by default.
 """
 
 import json
@@ -37,6 +39,7 @@ def trained_model(weights_path, total_steps):
     return model
 
 
+@pytest.mark.slow
 def test_curve_best_checkpoint_and_export(tmp_path, mnist_dir):
     out, curve = fid_run(tmp_path, mnist_dir, "straight", 2)
     points = curve["points"]
@@ -65,6 +68,7 @@ def test_curve_best_checkpoint_and_export(tmp_path, mnist_dir):
     assert f"the step with the lowest FID, {best['step']}" in out
 
 
+@pytest.mark.slow
 def test_resume_measures_a_lost_point_and_drops_points_past_the_checkpoint(tmp_path, mnist_dir):
     _, straight = fid_run(tmp_path, mnist_dir, "straight", 2)
     # A run of one epoch ends at step 8, checkpointed and scored.
@@ -120,6 +124,7 @@ def test_bad_fid_flags_are_one_line(tmp_path, mnist_dir):
     )
 
 
+@pytest.mark.slow
 def test_scoring_time_is_left_out_of_the_checkpoints_clock(tmp_path, mnist_dir):
     from zoo.training.checkpoints import Checkpointer
 

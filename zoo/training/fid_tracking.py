@@ -91,7 +91,8 @@ class FIDTracker(keras.callbacks.Callback):
                                 for key, value in self.description.items() if measured[key] != value)
             raise ConfigError(
                 f"{self.curve_path} was measured otherwise ({changed}): its FIDs cannot be compared "
-                "with these. Resume with the same --fid_* flags and --seed, or use another --logdir."
+                "with these. Resume with the same --fid_every, --fid_samples, --fid_network, --fid_split and "
+                "--seed, or use another --logdir."
             )
         self.points = [p for p in saved.get("points", []) if p["step"] <= step]
         best = saved.get("best")

@@ -427,7 +427,7 @@ def check_fid_flags(model, architecture, dataset):
 
 
 def fid_tracker(dataset, log_dir, total_steps, checkpointer):
-    """The ``FIDTracker`` the --fid_* flags ask for."""
+    """The ``FIDTracker`` that --fid_every, --fid_samples, --fid_network and --fid_split ask for."""
     from zoo.metrics.callback import FIDCallback
     from zoo.training.fid_tracking import FIDTracker
 
