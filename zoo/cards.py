@@ -367,8 +367,9 @@ FLOORS_DIR = Path(__file__).resolve().parents[1] / "bench" / "results" / "real_v
 def floor_fid(dataset, floors_dir=FLOORS_DIR):
     """FID of 10,000 real training images against the test images of
     ``dataset`` (``bench/results/real_vs_real``), or None."""
-    name = str(dataset).rstrip("/").rsplit("/", 1)[-1]
-    path = Path(floors_dir) / f"{name}_train_vs_test.json"
+    from zoo.published import dataset_name
+
+    path = Path(floors_dir) / f"{dataset_name(dataset)}_train_vs_test.json"
     return json.loads(path.read_text()).get("fid") if path.is_file() else None
 
 

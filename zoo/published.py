@@ -34,8 +34,12 @@ PUBLISHED_FID = {
 }
 
 
+def dataset_name(dataset):
+    """The name a dataset is known by (``../shared/datasets/mnist`` -> ``mnist``)."""
+    return str(dataset).rstrip("/").rsplit("/", 1)[-1].replace("-", "_")
+
+
 def published_fid(architecture, dataset):
     """``[(label, fid, source), ...]`` for an architecture on a dataset
     (``"mnist"``, ``"fashion_mnist"``, ``"cifar10"``), or ``[]``."""
-    name = str(dataset).rstrip("/").rsplit("/", 1)[-1].replace("-", "_")
-    return list(PUBLISHED_FID.get((architecture, name), []))
+    return list(PUBLISHED_FID.get((architecture, dataset_name(dataset)), []))

@@ -151,6 +151,11 @@ class Checkpointer(keras.callbacks.Callback):
         of the training time that checkpoints record."""
         self._started += seconds
 
+    @staticmethod
+    def file_name(step):
+        """The weights file of the checkpoint of ``step``."""
+        return f"ckpt-{step:08d}.weights.h5"
+
     def save(self, model):
         step = int(model.step.numpy())
         if step == self._last_saved:
@@ -168,7 +173,7 @@ class Checkpointer(keras.callbacks.Callback):
                 f"{', '.join(bad[:5])}. The last good checkpoint "
                 f"({self.describe_latest()}) is kept."
             )
-        name = f"ckpt-{step:08d}.weights.h5"
+        name = self.file_name(step)
         if distribute.is_chief():
             os.makedirs(self.directory, exist_ok=True)
             temp = os.path.join(self.directory, f".{name}.tmp{os.getpid()}.weights.h5")

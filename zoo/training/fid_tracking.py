@@ -74,9 +74,7 @@ class FIDTracker(keras.callbacks.Callback):
 
     def best_weights_path(self):
         """The best checkpoint's weights file, or None before any score."""
-        if self.best is None:
-            return None
-        return os.path.join(self.log_dir, BEST_DIR, self.best["weights"])
+        return None if self.best is None else best_weights_file(self.log_dir, {"best": self.best})
 
     def _load(self, step):
         """Read what an earlier run of this log dir measured, up to ``step``."""
@@ -96,9 +94,7 @@ class FIDTracker(keras.callbacks.Callback):
             )
         self.points = [p for p in saved.get("points", []) if p["step"] <= step]
         best = saved.get("best")
-        if best and best["step"] <= step and os.path.exists(
-            os.path.join(self.log_dir, BEST_DIR, best["weights"])
-        ):
+        if best and best["step"] <= step and os.path.exists(best_weights_file(self.log_dir, saved)):
             self.best = best
         elif best:
             print(
@@ -163,7 +159,7 @@ class FIDTracker(keras.callbacks.Callback):
     def _keep_best(self, step, fid):
         """Copy the checkpoint of ``step`` (just saved) to ``best/``."""
         if not distribute.is_chief():
-            self.best = {"step": step, "fid": fid, "weights": f"ckpt-{step:08d}.weights.h5"}
+            self.best = {"step": step, "fid": fid, "weights": self.checkpointer.file_name(step)}
             return
         entry = self.checkpointer.latest()
         source = os.path.join(self.checkpointer.directory, entry["weights"])
@@ -194,6 +190,11 @@ class FIDTracker(keras.callbacks.Callback):
         with self._writer.as_default(step=step):
             tf.summary.scalar(self.scorer.metric_name, value)
         self._writer.flush()
+
+
+def best_weights_file(log_dir, curve):
+    """The weights file of ``curve``'s best step under ``log_dir``."""
+    return os.path.join(str(log_dir), BEST_DIR, curve["best"]["weights"])
 
 
 def read_curve(log_dir):

@@ -35,7 +35,7 @@ from zoo.core.errors import ConfigError, TrainingDiverged, ZooError
 from zoo.training import distribute
 from zoo.training.callbacks import TensorBoardLogger
 from zoo.training.checkpoints import Checkpointer
-from zoo.training.fid_tracking import read_curve
+from zoo.training.fid_tracking import CURVE_FILE, FIDTracker, best_weights_file, read_curve
 from zoo.training.datasets import load_training_data
 from zoo.training.loop import fit_resumable
 
@@ -376,7 +376,7 @@ def run(architecture, preset):
     seconds = time.time() - started
     for tracker in trackers:
         tracker.catch_up(model)  # a run killed while scoring its last step
-    latest = Checkpointer(os.path.join(log_dir, "checkpoints")).latest() or {}
+    latest = checkpointer.latest() or {}
     selection = restore_best(model, log_dir) if FLAGS.fid_every else None
     if distribute.is_chief():
         command = "python " + " ".join(shlex.quote(a) for a in sys.argv)
@@ -429,8 +429,6 @@ def check_fid_flags(model, architecture, dataset):
 def fid_tracker(dataset, log_dir, total_steps, checkpointer):
     """The ``FIDTracker`` that --fid_every, --fid_samples, --fid_network and --fid_split ask for."""
     from zoo.metrics.callback import FIDCallback
-    from zoo.training.fid_tracking import FIDTracker
-
     from zoo.metrics.classifier import classifier_extractor
 
     # The classifier is the dataset's by name (a folder named mnist too).
@@ -453,11 +451,11 @@ def restore_best(model, log_dir):
     best = (curve or {}).get("best")
     if not best:
         return None
-    path = os.path.join(log_dir, "best", best["weights"])
+    path = best_weights_file(log_dir, curve)
     if not os.path.exists(path):
         raise ConfigError(
             f"{path} (step {best['step']}, the lowest FID) is missing: restore it, or delete "
-            f"{os.path.join(log_dir, 'fid_curve.json')} to export the last step."
+            f"{os.path.join(log_dir, CURVE_FILE)} to export the last step."
         )
     model.load_weights(path)
     return {"step": best["step"], "fid": best["fid"], "metric": curve["metric"],
