@@ -198,6 +198,7 @@ def test_a_step_trains_both_players_on_fresh_real_batches():
         small_biggan().train_on_batch((np.zeros((8,) + SHAPE, "float32"), np.zeros(8, "int32")))
 
 
+@pytest.mark.slow  # synchronised batch norm across replicas is checked by default in tests/test_distribute.py (DCGAN) and StackGAN stage I
 def test_two_replicas_match_one_device():
     # Synchronised conditional batch norm, spectral norm, orthogonal
     # regularisation (shared out over the replicas), attention, the EMA and
@@ -211,6 +212,7 @@ def test_two_replicas_match_one_device():
                           also=lambda model: [w.numpy() for w in model.export_generator.weights])
 
 
+@pytest.mark.slow  # the recipe's and the other architectures' resume tests run by default
 def test_a_killed_run_resumes_exactly(tmp_path):
     images, labels = batch(12, seed=6, group=1)
     images = np.round((images[:, 0] + 1) * 127.5).astype("uint8")
@@ -225,6 +227,7 @@ def test_a_killed_run_resumes_exactly(tmp_path):
 # --- Sampling and serving ---------------------------------------------------------------------
 
 
+@pytest.mark.slow  # the class-conditional SavedModel is checked by default in test_cgan; truncation in test_stylegan
 def test_served_without_zoo_with_truncation_and_label_checks(tmp_path):
     model = small_biggan(ema_decay=0.9, attention=(8,))
     model.train_on_batch(batch())

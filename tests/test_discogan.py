@@ -87,6 +87,7 @@ def test_the_no_curriculum_preset_weighs_reconstruction_half_from_the_start():
     assert float(DiscoGAN.from_preset("discogan_emoji").reconstruction_rate(0)) == pytest.approx(0.01)
 
 
+@pytest.mark.slow  # CycleGAN's replica test runs the shared two-domain step by default
 def test_two_replicas_match_one_device():
     # Batch norm synchronised, feature-matching means over the global batch.
     assert_replicas_match(
@@ -94,6 +95,7 @@ def test_two_replicas_match_one_device():
     )
 
 
+@pytest.mark.slow  # CycleGAN's and pix2pix's resume tests run the translation stream by default
 def test_a_killed_run_resumes_exactly(tmp_path):
     from zoo.data import translation
 
@@ -107,6 +109,7 @@ def test_a_killed_run_resumes_exactly(tmp_path):
     )
 
 
+@pytest.mark.slow  # CycleGAN's and pix2pix's serving tests run by default
 def test_served_without_zoo(tmp_path):
     model = small_discogan()
     model.train_on_batch(grouped())

@@ -51,7 +51,7 @@ def test_mask_a_hides_the_centre_and_mask_b_shows_it_in_colour_order():
 
 
 @pytest.mark.parametrize("variant", VARIANTS)
-@pytest.mark.parametrize("channels", [1, 3])
+@pytest.mark.parametrize("channels", [1, pytest.param(3, marks=pytest.mark.slow)])
 def test_no_output_depends_on_its_own_or_a_later_subpixel(variant, channels):
     # d logits(i) / d input(j) == 0 for every j >= i in raster order (rows,
     # columns, then R, G, B); and each output depends on some earlier input.

@@ -249,6 +249,7 @@ def test_technique_flags_reach_the_model(parse_flags, tmp_path, mnist_dir):
     )
 
 
+@pytest.mark.slow  # WGAN's in-process test of grouped real batches runs by default
 def test_critic_updates_get_fresh_real_batches_in_the_recipe(parse_flags, tmp_path):
     # WGAN-GP: 5 critic updates per step, each on its own real batch, so an
     # epoch of 40 images at batch 4 is 40 // (4 x 5) = 2 generator updates.
@@ -277,6 +278,7 @@ def _free_ports(count):
     return ports
 
 
+@pytest.mark.slow  # two processes; MirroredStrategy runs by default
 def test_two_worker_multiworker_run_equals_two_replica_mirrored_run(tmp_path, mnist_dir):
     # MultiWorkerMirroredStrategy for real: two worker processes on this
     # machine, talking over localhost, as a cluster would. Worker 0 is the

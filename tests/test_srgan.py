@@ -168,7 +168,7 @@ def test_a_batch_whose_sizes_do_not_differ_by_the_scale_is_a_clear_error():
         model.train_on_batch((high, high[:, :8, :8]))
 
 
-@pytest.mark.parametrize("pretraining", [True, False])
+@pytest.mark.parametrize("pretraining", [True, pytest.param(False, marks=pytest.mark.slow)])
 def test_two_replicas_match_one_device(pretraining):
     assert_replicas_match(
         lambda: small_srgan(seed=3, optimizer=lambda: keras.optimizers.SGD(0.1), pretraining=pretraining),
@@ -235,6 +235,7 @@ def test_photos_hold_out_the_five_evaluation_images():
 # --- Resume, serving, scores -----------------------------------------------------------
 
 
+@pytest.mark.slow  # phase-crossing resume is checked by default in test_core
 def test_a_run_killed_in_the_gan_phase_resumes_from_the_srresnet_phase_exactly(tmp_path):
     from zoo.training import fit_resumable
 
@@ -259,7 +260,7 @@ def test_a_run_killed_in_the_gan_phase_resumes_from_the_srresnet_phase_exactly(t
         np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-5, atol=1e-6, err_msg=a.path)
 
 
-@pytest.mark.parametrize("bicubic_skip", [False, True])
+@pytest.mark.parametrize("bicubic_skip", [pytest.param(False, marks=pytest.mark.slow), True])
 def test_served_without_zoo_at_any_size(tmp_path, bicubic_skip):
     keras.utils.set_random_seed(0)
     model = SRGAN(

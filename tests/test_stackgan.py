@@ -107,7 +107,7 @@ def test_stage_two_refines_with_stage_one_frozen_in_inference_mode():
     assert logs["d_loss"] > 0 and logs["kl"] > 0
 
 
-@pytest.mark.parametrize("stage", ["stage_one", "stage_two"])
+@pytest.mark.parametrize("stage", ["stage_one", pytest.param("stage_two", marks=pytest.mark.slow)])
 def test_two_replicas_match_one_device(stage):
     def make():
         return enter(small_stackgan(seed=1, optimizer=lambda: keras.optimizers.SGD(0.05)), stage)
@@ -117,6 +117,7 @@ def test_two_replicas_match_one_device(stage):
     assert_replicas_match(make, caption_batch(shape=SHAPE), calls_per_step=2, moving=moving)
 
 
+@pytest.mark.slow  # phase-crossing resume is checked by default in test_core
 def test_a_run_killed_in_stage_two_resumes_exactly(tmp_path):
     phases = [Phase(steps=2, name="text encoder", train=("text_encoder",)).resolved(4),
               Phase(steps=2, name="stage I", train=("stage_one",)).resolved(4),
@@ -126,6 +127,7 @@ def test_a_run_killed_in_stage_two_resumes_exactly(tmp_path):
                            tmp_path, kill_at=6, phases=phases)
 
 
+@pytest.mark.slow  # the shipped StackGAN's SavedModel is run by default in test_gan_cls
 def test_served_without_zoo_round_trip_and_grid(tmp_path):
     model = enter(small_stackgan(), "stage_two")
     model.train_on_batch(*caption_batch(shape=SHAPE))

@@ -196,6 +196,7 @@ def test_path_length_mean_moves_towards_the_measured_lengths():
     assert penalty[0] > 0
 
 
+@pytest.mark.slow  # the lazy schedule is a function of the step, checked by default in test_lazy_regularisers_fire_every_k_steps_scaled_by_k
 def test_a_run_killed_between_lazy_steps_resumes_exactly(tmp_path):
     images = np.round((reals(12, seed=3) + 1) * 127.5).astype("uint8")
 
@@ -210,7 +211,7 @@ def test_a_run_killed_between_lazy_steps_resumes_exactly(tmp_path):
     np.testing.assert_allclose(straight.path_length_mean.numpy(), resumed.path_length_mean.numpy(), rtol=1e-5)
 
 
-@pytest.mark.parametrize("style_mode", ["modulated", "adain"])
+@pytest.mark.parametrize("style_mode", ["modulated", pytest.param("adain", marks=pytest.mark.slow)])
 def test_two_replicas_match_one_device(style_mode):
     def make():
         return small_stylegan(seed=3, optimizer=lambda: keras.optimizers.SGD(0.01), style_mode=style_mode,
