@@ -231,6 +231,7 @@ def repeating_stream(batch, size=4):
     return make_stream
 
 
+@pytest.mark.slow  # phase-crossing resume is checked by default in test_core
 def test_a_run_killed_in_the_gan_phase_resumes_exactly(tmp_path):
     phases = [Phase(steps=2, name="text encoder", train=("text_encoder",)).resolved(4),
               Phase(steps=4, name="gan").resolved(4)]

@@ -147,6 +147,7 @@ def test_two_replicas_match_one_device(num_classes):
     )
 
 
+@pytest.mark.slow  # multi-network resume is checked by default in test_recipe, pix2pix, CycleGAN and ProGAN
 def test_a_killed_run_resumes_exactly(tmp_path):
     real = np.round((images(12, 2) + 1) * 127.5).astype("uint8")
     assert_resumes_exactly(

@@ -331,25 +331,30 @@ def run_recipe(*args, module=None, script="dcgan"):
     return result.returncode, result.stdout, result.stderr
 
 
-def test_bad_input_is_one_line_naming_the_problem_and_a_nonzero_exit(tmp_path, mnist_dir):
+# Each case starts a recipe (about 9 s of TensorFlow import); the default run
+# keeps one of each kind of check (a flag's range, the data, the preset against
+# the data, the strategy), the rest run with -m slow.
+BAD_INPUT = [
+    (["--batch_size=0"], "--batch_size must be >= 1, got 0"),
+    pytest.param(["--epochs=-2"], "--epochs must be >= 1, got -2", marks=pytest.mark.slow),
+    pytest.param(["--ema_decay=1.5"], "--ema_decay must be in [0, 1)", marks=pytest.mark.slow),
+    (["--dataset=mnits"], "unknown dataset 'mnits'"),
+    (["--preset=dcgan_cifar10", "--dataset=mnist"], "(28, 28, 1) but image_shape (32, 32, 3)"),
+    (["--strategy=mirrored", "--cpu_replicas=2", "--batch_size=3"],
+     "--batch_size of 3 does not divide evenly over 2 replicas; use a multiple of 2"),
+    pytest.param(["--preset=wgan_mnist"], "Unknown preset 'wgan_mnist' for DCGAN", marks=pytest.mark.slow),
+    pytest.param(["extra"], "Unexpected arguments: extra", marks=pytest.mark.slow),
+]
+
+
+@pytest.mark.parametrize("extra, message", BAD_INPUT)
+def test_bad_input_is_one_line_naming_the_problem_and_a_nonzero_exit(tmp_path, mnist_dir, extra, message):
     common = [f"--data_dir={mnist_dir}", f"--logdir={tmp_path}/run", f"--export_dir={tmp_path}/export"]
-    cases = [
-        (["--batch_size=0"], "--batch_size must be >= 1, got 0"),
-        (["--epochs=-2"], "--epochs must be >= 1, got -2"),
-        (["--ema_decay=1.5"], "--ema_decay must be in [0, 1)"),
-        (["--dataset=mnits"], "unknown dataset 'mnits'"),
-        (["--preset=dcgan_cifar10", "--dataset=mnist"], "(28, 28, 1) but image_shape (32, 32, 3)"),
-        (["--strategy=mirrored", "--cpu_replicas=2", "--batch_size=3"],
-         "--batch_size of 3 does not divide evenly over 2 replicas; use a multiple of 2"),
-        (["--preset=wgan_mnist"], "Unknown preset 'wgan_mnist' for DCGAN"),
-        (["extra"], "Unexpected arguments: extra"),
-    ]
-    for extra, message in cases:
-        code, _, stderr = run_recipe(*common, *extra)
-        last = stderr.strip().splitlines()[-1]
-        assert code == 2, (extra, stderr[-2000:])
-        assert "Traceback" not in stderr, stderr[-2000:]
-        assert last.startswith("error: ") and message in last, (extra, last)
+    code, _, stderr = run_recipe(*common, *extra)
+    last = stderr.strip().splitlines()[-1]
+    assert code == 2, (extra, stderr[-2000:])
+    assert "Traceback" not in stderr, stderr[-2000:]
+    assert last.startswith("error: ") and message in last, (extra, last)
     assert not (tmp_path / "export").exists()
 
 

@@ -338,7 +338,7 @@ def test_the_vgg54_content_network_takes_zoo_images_the_way_vgg19_expects():
         content_network("vgg19:block9_conv1", weights=None)
 
 
-@pytest.mark.parametrize("preset, dataset", [("srgan_photos", "photos"), ("srgan_cifar10", "cifar10")])
+@pytest.mark.parametrize("preset, dataset", [("srgan_photos", "photos"), pytest.param("srgan_cifar10", "cifar10", marks=pytest.mark.slow)])
 def test_the_content_scale_brings_a_bicubic_upscales_content_loss_to_its_pixel_mse(preset, dataset):
     # The paper rescales VGG54 features by 1/12.75 "to obtain VGG losses of a
     # scale that is comparable to the MSE loss"; the offline presets' scales
@@ -391,7 +391,20 @@ def test_recipe_trains_both_phases_exports_scores_and_gets_a_card(tmp_path):
     assert "| astronaut |" in text and "![montage](montage.png)" in text and metadata["command"] in text
 
 
-def test_bad_srgan_input_is_one_line(tmp_path):
+# Each case starts the recipe (about 9 s of TensorFlow import): the default
+# run keeps one check of --phase_steps and the too-small images; the rest run
+# with -m slow. "{small}" and "{tmp}" are filled in by the test.
+BAD_SRGAN_INPUT = [
+    (["--phase_steps=5"], "--phase_steps needs 2 positive step counts (srresnet, srgan); got 5."),
+    pytest.param(["--phase_steps=5,x"], "--phase_steps takes whole numbers, got 5,x.", marks=pytest.mark.slow),
+    (["--dataset={small}", "--phase_steps=1,1"],
+     "are smaller than the 96x96 training crop (e.g. 1): remove them or train with smaller crops"),
+    pytest.param(["--dataset={tmp}/none"], "dataset path not found", marks=pytest.mark.slow),
+]
+
+
+@pytest.mark.parametrize("extra, message", BAD_SRGAN_INPUT)
+def test_bad_srgan_input_is_one_line(tmp_path, extra, message):
     from PIL import Image
 
     from test_recipe import run_recipe
@@ -401,15 +414,8 @@ def test_bad_srgan_input_is_one_line(tmp_path):
     small.mkdir()
     for i, size in enumerate([(120, 100), (64, 200)]):
         Image.fromarray(np.zeros(size + (3,), np.uint8)).save(small / f"{i}.png")
-    cases = [
-        (["--phase_steps=5"], "--phase_steps needs 2 positive step counts (srresnet, srgan); got 5."),
-        (["--phase_steps=5,x"], "--phase_steps takes whole numbers, got 5,x."),
-        ([f"--dataset={small}", "--phase_steps=1,1"],
-         "are smaller than the 96x96 training crop (e.g. 1): remove them or train with smaller crops"),
-        ([f"--dataset={tmp_path}/none"], "dataset path not found"),
-    ]
-    for extra, message in cases:
-        code, _, stderr = run_recipe(f"--data_dir={root}", f"--logdir={tmp_path}/run",
-                                     f"--export_dir={tmp_path}/export", *extra, script="srgan")
-        assert code == 2 and "Traceback" not in stderr, (extra, stderr[-2000:])
-        assert message in stderr.strip().splitlines()[-1], (extra, stderr[-2000:])
+    extra = [flag.format(small=small, tmp=tmp_path) for flag in extra]
+    code, _, stderr = run_recipe(f"--data_dir={root}", f"--logdir={tmp_path}/run",
+                                 f"--export_dir={tmp_path}/export", *extra, script="srgan")
+    assert code == 2 and "Traceback" not in stderr, (extra, stderr[-2000:])
+    assert message in stderr.strip().splitlines()[-1], (extra, stderr[-2000:])

@@ -257,6 +257,7 @@ def test_bad_truncation_and_mixing_layers_are_clear_errors():
         small_stylegan(style_mixing=1.5)
 
 
+@pytest.mark.slow  # truncation and mixing are checked by default in test_generate_truncates_and_mixes_styles, serving on the other architectures
 def test_served_without_zoo_with_truncation_and_style_mixing(tmp_path):
     model = small_stylegan(truncation=0.7)
     model.train_on_batch(reals())

@@ -271,6 +271,7 @@ def test_authors_schedule_is_five_critic_updates_between_the_500th_generator_upd
         small_wgan(critic_schedule="paper")
 
 
+@pytest.mark.slow  # WGAN's plain replica test and the schedule's resume test run by default
 def test_authors_schedule_on_two_replicas_matches_one_device():
     def make():
         model = small_wgan(seed=3, critic_schedule="authors", ema_decay=0.5)
