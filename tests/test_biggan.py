@@ -227,7 +227,7 @@ def test_a_killed_run_resumes_exactly(tmp_path):
 # --- Sampling and serving ---------------------------------------------------------------------
 
 
-@pytest.mark.slow  # the class-conditional SavedModel is checked by default in test_cgan; truncation in test_stylegan
+@pytest.mark.slow  # the class-conditional SavedModel is checked by default in test_cgan; BigGAN's truncated noise in test_the_truncated_normal_stays_within_the_threshold and test_the_evaluation_sampler_truncates_z_for_biggan_and_w_for_stylegan
 def test_served_without_zoo_with_truncation_and_label_checks(tmp_path):
     model = small_biggan(ema_decay=0.9, attention=(8,))
     model.train_on_batch(batch())
