@@ -141,3 +141,21 @@ def test_scoring_time_is_left_out_of_the_checkpoints_clock(tmp_path, mnist_dir):
     assert index["step"] == last["step"] == 16
     assert index["seconds"] == pytest.approx(last["train_seconds"], abs=0.5)
     assert last["seconds"] == pytest.approx(last["train_seconds"] + last["fid_seconds"], abs=0.11)
+    # TensorBoard has the same curve, in the run's own folder.
+    logged = logged_scalars(tmp_path / "run" / "run", curve["metric"])
+    assert sorted(logged) == [p["step"] for p in curve["points"]]
+    np.testing.assert_allclose([logged[p["step"]] for p in curve["points"]],
+                               [p["fid"] for p in curve["points"]], rtol=1e-6)
+
+
+def logged_scalars(folder, tag):
+    """``{step: value}`` of the scalar ``tag`` in the event files directly in ``folder``."""
+    import tensorflow as tf
+
+    values = {}
+    for path in sorted(folder.glob("events.out.tfevents.*")):
+        for event in tf.compat.v1.train.summary_iterator(str(path)):
+            for value in event.summary.value:
+                if value.tag == tag:
+                    values[event.step] = float(tf.make_ndarray(value.tensor))
+    return values

@@ -117,6 +117,15 @@ class FIDTracker(keras.callbacks.Callback):
         if step and self._due(step) and not any(p["step"] == step for p in self.points):
             self.evaluate(step)
 
+    def on_train_end(self, logs=None):
+        self.close()
+
+    def close(self):
+        """Close the TensorBoard writer (a later score opens a new one)."""
+        if self._writer is not None:
+            self._writer.close()
+            self._writer = None
+
     def _due(self, step):
         return step % self.every == 0 or step == self.final_step
 

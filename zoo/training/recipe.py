@@ -376,6 +376,7 @@ def run(architecture, preset):
     seconds = time.time() - started
     for tracker in trackers:
         tracker.catch_up(model)  # a run killed while scoring its last step
+        tracker.close()
     latest = checkpointer.latest() or {}
     selection = restore_best(model, log_dir) if FLAGS.fid_every else None
     if distribute.is_chief():
