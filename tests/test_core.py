@@ -13,6 +13,8 @@ Each gets the two-replica check (MirroredStrategy over two logical CPUs)
 and a checkpoint round trip, as the architectures do.
 """
 
+import json
+
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -721,6 +723,29 @@ def test_a_checkpoint_whose_optimizer_state_does_not_fit_is_refused(tmp_path):
     other.compile(d_optimizer=keras.optimizers.Adam(1e-3), g_optimizer=keras.optimizers.Adam(1e-3))
     with pytest.raises(CheckpointError, match="Cannot restore checkpoint .* exactly.*another --logdir"):
         checkpointer.restore(other)
+
+
+def test_the_best_checkpoint_is_exported_only_if_it_fits_exactly(tmp_path):
+    from zoo.training.recipe import restore_best
+
+    model = lazy_gan(every=0)
+    model.train_on_batch(images(4, 0))
+    best = Checkpointer(str(tmp_path / "best"))
+    best.save(model)
+    name = best.latest()["weights"]
+    (tmp_path / "fid_curve.json").write_text(json.dumps(
+        {"metric": "fid", "network": "inception", "num_samples": 10, "points": [],
+         "best": {"step": 1, "fid": 5.0, "weights": name}}))
+    fresh = lazy_gan(every=0)
+    assert restore_best(fresh, tmp_path)["step"] == 1
+    for a, b in zip(fresh.weights, model.weights):
+        np.testing.assert_array_equal(a.numpy(), b.numpy())
+    # Another optimizer's slots: Keras would warn and export anyway.
+    other = LazyGAN(TinyNoiseGenerator(), TinyCritic(), every=0, seed=0)
+    other.compile(d_optimizer=keras.optimizers.Adam(1e-3), g_optimizer=keras.optimizers.Adam(1e-3))
+    with pytest.raises(CheckpointError, match=r"Cannot restore the best checkpoint .*best/ckpt-00000001"
+                                              r"\.weights\.h5 \(step 1\) exactly"):
+        restore_best(other, tmp_path)
 
 
 def test_lazy_discriminator_terms_cannot_be_unrolled():

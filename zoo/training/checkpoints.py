@@ -29,6 +29,32 @@ from zoo.core.errors import CheckpointError, TrainingDiverged
 from zoo.training import distribute
 
 
+MISMATCH_ADVICE = (
+    "Was it written by a different model, preset or flags? Pass another "
+    "--logdir (or delete that folder) to start afresh."
+)
+
+
+def load_weights_exactly(model, path, what):
+    """``model.load_weights(path)``, refusing a file that does not fit every
+    variable: Keras only warns when an optimizer's saved state does not fit
+    (another optimizer class, loss scaling on or off) and leaves it fresh, a
+    resume that would not be exact. ``what`` names the file in the error."""
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            model.load_weights(path)
+    except Exception as error:  # Keras raises several types for a mismatch
+        raise CheckpointError(f"Cannot restore {what}: {error}. {MISMATCH_ADVICE}") from error
+    skipped = [str(w.message) for w in caught if "Skipping variable loading" in str(w.message)]
+    if skipped:
+        raise CheckpointError(
+            f"Cannot restore {what} exactly: {skipped[0].splitlines()[0]} {MISMATCH_ADVICE}"
+        )
+    for warning in caught:
+        warnings.warn_explicit(warning.message, warning.category, warning.filename, warning.lineno)
+
+
 def atomic_write_json(path, data):
     """Write ``data`` as JSON to ``path`` via a temporary file and a rename."""
     temp = f"{path}.tmp{os.getpid()}"
@@ -100,36 +126,13 @@ class Checkpointer(keras.callbacks.Callback):
         if entry is None:
             return 0
         path = os.path.join(self.directory, entry["weights"])
-        advice = (
-            "Was it written by a different model, preset or flags? Pass another "
-            "--logdir (or delete that folder) to start afresh."
-        )
-        try:
-            # Keras only warns when an optimizer's saved state does not fit
-            # (another optimizer class, loss scaling on or off) and leaves it
-            # fresh: a resume that would not be exact, so it is an error here.
-            with warnings.catch_warnings(record=True) as caught:
-                warnings.simplefilter("always")
-                model.load_weights(path)
-        except Exception as error:  # Keras raises several types for a mismatch
-            raise CheckpointError(
-                f"Cannot restore checkpoint {path} (step {entry['step']}): {error}. {advice}"
-            ) from error
-        skipped = [str(w.message) for w in caught if "Skipping variable loading" in str(w.message)]
-        if skipped:
-            raise CheckpointError(
-                f"Cannot restore checkpoint {path} (step {entry['step']}) exactly: "
-                f"{skipped[0].splitlines()[0]} {advice}"
-            )
-        for warning in caught:
-            if "Skipping variable loading" not in str(warning.message):
-                warnings.warn_explicit(warning.message, warning.category, warning.filename, warning.lineno)
+        load_weights_exactly(model, path, f"checkpoint {path} (step {entry['step']})")
         states = model.seed_states()
         saved = entry.get("seed_states", [])
         if len(saved) != len(states):
             raise CheckpointError(
                 f"Checkpoint {path} holds {len(saved)} random streams, the model has "
-                f"{len(states)}. {advice}"
+                f"{len(states)}. {MISMATCH_ADVICE}"
             )
         for state, value in zip(states, saved):
             state.assign(np.asarray(value, dtype=state.dtype))

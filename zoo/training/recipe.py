@@ -34,7 +34,7 @@ from zoo.core.optimizers import optimizer_from_config
 from zoo.core.errors import ConfigError, TrainingDiverged, ZooError
 from zoo.training import distribute
 from zoo.training.callbacks import TensorBoardLogger
-from zoo.training.checkpoints import Checkpointer
+from zoo.training.checkpoints import Checkpointer, load_weights_exactly
 from zoo.training.fid_tracking import CURVE_FILE, FIDTracker, best_weights_file, read_curve
 from zoo.training.datasets import load_training_data
 from zoo.training.loop import fit_resumable
@@ -458,7 +458,7 @@ def restore_best(model, log_dir):
             f"{path} (step {best['step']}, the lowest FID) is missing: restore it, or delete "
             f"{os.path.join(log_dir, CURVE_FILE)} to export the last step."
         )
-    model.load_weights(path)
+    load_weights_exactly(model, path, f"the best checkpoint {path} (step {best['step']})")
     return {"step": best["step"], "fid": best["fid"], "metric": curve["metric"],
             "network": curve.get("network"), "num_samples": curve.get("num_samples"),
             "real_split": curve.get("real_split")}
