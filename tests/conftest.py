@@ -28,3 +28,15 @@ def shared_path(*parts):
 @pytest.fixture
 def mnist_dir():
     return shared_path("datasets", "mnist")
+
+
+def tensorboard_scalars(folder, tag):
+    """``{step: value}`` of the scalar ``tag`` in the TensorBoard event
+    files directly in ``folder`` (a failed assertion if there are none)."""
+    import tensorflow as tf
+
+    events = sorted(Path(folder).glob("events.out.tfevents.*"))
+    assert events, f"no TensorBoard event file in {folder}"
+    return {event.step: float(tf.make_ndarray(value.tensor))
+            for path in events for event in tf.compat.v1.train.summary_iterator(str(path))
+            for value in event.summary.value if value.tag == tag}

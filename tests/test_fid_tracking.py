@@ -13,6 +13,7 @@ import keras
 import numpy as np
 import pytest
 
+from conftest import tensorboard_scalars
 from test_recipe import run_recipe
 from zoo.core.optimizers import optimizer_from_config
 from zoo.models.gan import VanillaGAN
@@ -142,20 +143,8 @@ def test_scoring_time_is_left_out_of_the_checkpoints_clock(tmp_path, mnist_dir):
     assert index["seconds"] == pytest.approx(last["train_seconds"], abs=0.5)
     assert last["seconds"] == pytest.approx(last["train_seconds"] + last["fid_seconds"], abs=0.11)
     # TensorBoard has the same curve, in the run's own folder.
-    logged = logged_scalars(tmp_path / "run" / "run", curve["metric"])
+    logged = tensorboard_scalars(tmp_path / "run" / "run", curve["metric"])
     assert sorted(logged) == [p["step"] for p in curve["points"]]
     np.testing.assert_allclose([logged[p["step"]] for p in curve["points"]],
                                [p["fid"] for p in curve["points"]], rtol=1e-6)
 
-
-def logged_scalars(folder, tag):
-    """``{step: value}`` of the scalar ``tag`` in the event files directly in ``folder``."""
-    import tensorflow as tf
-
-    values = {}
-    for path in sorted(folder.glob("events.out.tfevents.*")):
-        for event in tf.compat.v1.train.summary_iterator(str(path)):
-            for value in event.summary.value:
-                if value.tag == tag:
-                    values[event.step] = float(tf.make_ndarray(value.tensor))
-    return values

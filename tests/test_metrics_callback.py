@@ -2,10 +2,9 @@
 
 import numpy as np
 import pytest
-import tensorflow as tf
 
 import keras
-from conftest import shared_path
+from conftest import shared_path, tensorboard_scalars
 from zoo.metrics import FIDCallback
 from zoo.metrics.classifier import classifier_extractor
 
@@ -53,20 +52,15 @@ def real_images():
     return images[:300]
 
 
+def _data():
+    noise = np.random.default_rng(1).standard_normal((64, 8)).astype(np.float32)
+    return noise, np.ones((64, 28, 28, 1), np.float32)
+
+
 def _fit(model, callback, epochs):
     keras.utils.set_random_seed(0)
-    noise = np.random.default_rng(1).standard_normal((64, 8)).astype(np.float32)
-    targets = np.ones((64, 28, 28, 1), np.float32)
     model.compile(optimizer=keras.optimizers.Adam(0.05), loss="mse")
-    return model.fit(noise, targets, batch_size=32, epochs=epochs, verbose=0, callbacks=[callback])
-
-
-def _scalars(log_dir, tag):
-    events = sorted(log_dir.glob("events.out.tfevents.*"))
-    assert events, f"no TensorBoard event file in {log_dir}"
-    return {event.step: float(tf.make_ndarray(value.tensor))
-            for path in events for event in tf.compat.v1.train.summary_iterator(str(path))
-            for value in event.summary.value if value.tag == tag}
+    return model.fit(*_data(), batch_size=32, epochs=epochs, verbose=0, callbacks=[callback])
 
 
 def test_fid_callback_logs_classifier_fid_to_logs_and_tensorboard(real_images, tmp_path):
@@ -78,9 +72,14 @@ def test_fid_callback_logs_classifier_fid_to_logs_and_tensorboard(real_images, t
     # Logged after epochs 1 and 3 (0-based) only; Keras fills the others' history with nothing.
     assert len(values) == 2 and all(np.isfinite(values)) and min(values) > 0
     assert values[0] != values[1]  # the generator changed between the two evaluations
-    assert _scalars(tmp_path, "classifier_fid") == pytest.approx({1: values[0], 3: values[1]}, rel=1e-6)
+    assert tensorboard_scalars(tmp_path, "classifier_fid") == pytest.approx({1: values[0], 3: values[1]}, rel=1e-6)
     # The last value is the score of the final generator: recomputing gives it again.
     assert callback.compute() == pytest.approx(values[-1], rel=1e-9)
+    # Training on (the writer closed when the first fit ended) logs on.
+    more = model.fit(*_data(), batch_size=32, initial_epoch=4, epochs=6, verbose=0, callbacks=[callback])
+    logged = tensorboard_scalars(tmp_path, "classifier_fid")
+    assert sorted(logged) == [1, 3, 5]
+    assert logged[5] == pytest.approx(more.history["classifier_fid"][0], rel=1e-6)
 
 
 def test_fid_callback_scores_a_perfect_generator_zero(real_images):

@@ -78,8 +78,6 @@ class FIDCallback(keras.callbacks.Callback):
             real = real_features(self._extractor, self.dataset, self.real_split, self.num_real,
                                  self.data_dir, batch_size=self.batch_size)
             self._real_stats = (real["mu"], real["sigma"])
-        if self.log_dir is not None:
-            self._writer = tf.summary.create_file_writer(str(self.log_dir))
 
     def prepare(self):
         """Load the network and the real images' statistics now (they are
@@ -89,8 +87,7 @@ class FIDCallback(keras.callbacks.Callback):
 
     def compute(self) -> float:
         """The Fréchet distance of ``num_samples`` fresh samples of ``self.model``."""
-        if self._extractor is None:
-            self._setup()
+        self.prepare()
         images = quantize_to_uint8(np.asarray(self.model.generate(self.num_samples, seed=self.seed)))
         features = self._extractor(images, batch_size=self.batch_size)["features"]
         return frechet_distance(*gaussian_statistics(features), *self._real_stats)
@@ -101,7 +98,11 @@ class FIDCallback(keras.callbacks.Callback):
         value = self.compute()
         if logs is not None:
             logs[self.metric_name] = value
-        if self._writer is not None:
+        if self.log_dir is not None:
+            # Opened here, not in setup: the writer closes when training
+            # ends, and a later fit() with this callback logs again.
+            if self._writer is None:
+                self._writer = tf.summary.create_file_writer(str(self.log_dir))
             with self._writer.as_default():
                 tf.summary.scalar(self.metric_name, value, step=epoch)
             self._writer.flush()
