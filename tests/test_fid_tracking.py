@@ -148,3 +148,20 @@ def test_scoring_time_is_left_out_of_the_checkpoints_clock(tmp_path, mnist_dir):
     np.testing.assert_allclose([logged[p["step"]] for p in curve["points"]],
                                [p["fid"] for p in curve["points"]], rtol=1e-6)
 
+
+
+def test_preparing_the_scorer_is_left_out_of_the_training_clock(tmp_path, mnist_dir, monkeypatch):
+    # A fresh run's first FID point once counted the minutes of computing
+    # the real images' features (uncached) as training time.
+    from zoo.metrics import FIDCallback
+    from zoo.training.checkpoints import Checkpointer
+    from zoo.training.fid_tracking import FIDTracker
+
+    monkeypatch.setenv("ZOO_CACHE_DIR", str(tmp_path / "cache"))
+    scorer = FIDCallback("classifier", dataset="mnist", data_dir=mnist_dir, num_real=500, num_samples=10)
+    checkpointer = Checkpointer(str(tmp_path / "checkpoints"))
+    tracker = FIDTracker(scorer, tmp_path, every=4, final_step=8, checkpointer=checkpointer)
+    before = checkpointer.seconds_trained()
+    tracker.prepare()
+    assert list((tmp_path / "cache" / "real_features").iterdir())  # the features were computed, not read
+    assert checkpointer.seconds_trained() - before == pytest.approx(0.0, abs=0.05)

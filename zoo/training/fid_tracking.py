@@ -102,6 +102,15 @@ class FIDTracker(keras.callbacks.Callback):
                 f"step {step} or missing; the best is chosen afresh from here."
             )
 
+    def prepare(self):
+        """Load the scoring network and the real images' features now, so
+        that what is missing fails before training; the time this takes
+        (minutes when the real features are not cached yet) is left out of
+        the training clock, as scoring is."""
+        started = time.time()
+        self.scorer.prepare()
+        self.checkpointer.exclude(time.time() - started)
+
     def on_train_begin(self, logs=None):
         self.catch_up(self.model)
 

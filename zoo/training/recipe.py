@@ -361,7 +361,7 @@ def run(architecture, preset):
     checkpointer = Checkpointer(os.path.join(log_dir, "checkpoints"), every=FLAGS.checkpoint_every)
     trackers = [fid_tracker(dataset, log_dir, total_steps, checkpointer)] if FLAGS.fid_every else []
     for tracker in trackers:
-        tracker.scorer.prepare()  # a bad split or missing weights fails now, not after fid_every steps
+        tracker.prepare()  # a bad split or missing weights fails now, not after fid_every steps
     started = time.time()
     step = fit_resumable(
         model,
