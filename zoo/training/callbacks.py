@@ -15,13 +15,8 @@ import numpy as np
 import tensorflow as tf
 
 from zoo.core.errors import TrainingDiverged
+from zoo.metrics.preprocess import quantize_to_uint8
 from zoo.training import distribute
-
-
-def to_uint8(images):
-    """``[-1, 1]`` float images -> uint8 ``[0, 255]``, as when saved to PNG."""
-    images = np.asarray(images, dtype=np.float32)
-    return np.clip(np.round((images + 1.0) * 127.5), 0, 255).astype(np.uint8)
 
 
 def image_grid(images, columns=None):
@@ -135,7 +130,7 @@ class TensorBoardLogger(keras.callbacks.Callback):
         if np.ndim(images) == 5:  # rows of k images
             columns = images.shape[1]
             images = images.reshape((-1,) + images.shape[2:])
-        grid = image_grid(to_uint8(images), columns=columns)
+        grid = image_grid(quantize_to_uint8(images), columns=columns)
         with self.writer.as_default(step=step):
             tf.summary.image(name, grid[None], step=step)
         if distribute.is_chief():
