@@ -226,6 +226,26 @@ def test_a_run_killed_mid_fade_resumes_exactly(tmp_path):
         np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-5, atol=1e-6, err_msg=a.path)
 
 
+def test_fid_is_tracked_only_once_the_final_resolution_is_faded_in(tmp_path, capsys):
+    # Before that, generate() (the final-resolution export) is the output of
+    # layers not trained yet: scoring it would fill the curve with noise.
+    from zoo.training.checkpoints import Checkpointer
+    from zoo.training.fid_tracking import FIDTracker
+
+    model = small_progan()
+    assert model.exported_generator_is_trained()  # no phase: the final networks
+    tracker = FIDTracker(None, tmp_path, every=2, final_step=40, checkpointer=Checkpointer(str(tmp_path)))
+    tracker.set_model(model)
+    model.enter_phase(phase(8), 0)
+    assert not tracker._due(2) and not tracker._due(4)
+    assert capsys.readouterr().out.count("step 2 is not scored") == 1  # said once
+    model.enter_phase(phase(16, steps=8, fade=4), 10)
+    model.step_counter.assign(12)  # alpha 0.5
+    assert not model.exported_generator_is_trained() and not tracker._due(12)
+    model.step_counter.assign(14)  # alpha 1
+    assert model.exported_generator_is_trained() and tracker._due(14) and not tracker._due(15)
+
+
 def test_two_replicas_match_one_device_mid_fade():
     weights = np.random.default_rng(4).uniform(size=8).astype("float32")
 

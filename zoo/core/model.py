@@ -401,6 +401,15 @@ class ZooModel(keras.Model):
         done = ops.cast(self.step_counter - self.phase_start_step, "float32")
         return ops.clip(done / float(self.phase.fade_in_steps), 0.0, 1.0)
 
+    def exported_generator_is_trained(self):
+        """Whether what ``generate`` and the export use is the network the
+        current step trains, so that scoring it now means something. True
+        here; a progressive model (ProGAN) says False until its final
+        resolution is fully faded in, since before that its full-size
+        output comes from layers not trained yet. The FID tracker scores
+        only steps where this holds."""
+        return True
+
     # --- Inference and export -----------------------------------------------
 
     @property

@@ -360,6 +360,13 @@ class ProGAN(WGANGP):
             )
         super().enter_phase(phase, start_step)
 
+    def exported_generator_is_trained(self):
+        """False before the final resolution is faded in (``alpha`` 1): the
+        export is the final-resolution generator, whose upper layers the
+        earlier phases do not train (FID of those steps would score them)."""
+        return (self.resolution == self.generator.resolutions[-1]
+                and float(self.phase_progress()) >= 1.0)
+
     def _alpha(self, batch):
         return ops.broadcast_to(ops.reshape(self.phase_progress(), (1, 1)), (batch, 1))
 

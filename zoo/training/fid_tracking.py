@@ -67,6 +67,7 @@ class FIDTracker(keras.callbacks.Callback):
         self.best: dict | None = None
         self._loaded = False
         self._writer = None
+        self._said_not_yet = False
 
     @property
     def curve_path(self):
@@ -136,7 +137,15 @@ class FIDTracker(keras.callbacks.Callback):
             self._writer = None
 
     def _due(self, step):
-        return step % self.every == 0 or step == self.final_step
+        if not (step % self.every == 0 or step == self.final_step):
+            return False
+        if not self.model.exported_generator_is_trained():
+            if not self._said_not_yet:
+                self._said_not_yet = True
+                print(f"\nFID tracking: step {step} is not scored: the exported generator is not the one "
+                      "being trained yet (a progressive model before its final resolution is faded in).")
+            return False
+        return True
 
     def on_train_batch_end(self, batch, logs=None):
         step = int(self.model.step.numpy())
