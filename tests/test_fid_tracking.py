@@ -149,7 +149,6 @@ def test_scoring_time_is_left_out_of_the_checkpoints_clock(tmp_path, mnist_dir):
                                [p["fid"] for p in curve["points"]], rtol=1e-6)
 
 
-
 def test_preparing_the_scorer_is_left_out_of_the_training_clock(tmp_path, mnist_dir, monkeypatch):
     # A fresh run's first FID point once counted the minutes of computing
     # the real images' features (uncached) as training time.

@@ -18,7 +18,10 @@ resumes with a curve that ends at or before its checkpoint; a point that
 the kill lost (between the checkpoint and the score) is measured again on
 resume, and points past the checkpoint (a checkpoint deleted by hand) are
 dropped. Scoring uses fixed noise (``seed``), so the curve compares steps,
-not noise draws.
+not noise draws. Steps where the model says its exported generator is not
+the one being trained (ProGAN before its final resolution is faded in) are
+not scored, the last step included: a run that ends before then has no
+curve and exports its last step.
 """
 
 from __future__ import annotations
@@ -39,7 +42,8 @@ BEST_DIR = "best"
 
 
 class FIDTracker(keras.callbacks.Callback):
-    """Score every ``every`` global steps and at ``final_step``; keep the best.
+    """Score every ``every`` global steps and at ``final_step`` (where the
+    model's ``exported_generator_is_trained()``); keep the best.
 
     Args:
         scorer: a ``zoo.metrics.FIDCallback`` (its ``compute()`` scores its
