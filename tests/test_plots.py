@@ -84,6 +84,9 @@ def test_card_draws_the_curve_and_names_the_step_exported(tmp_path):
     assert "FID 20 at step 300 after 3.0 minutes of training; FID 10 at step 400 after 4.0 minutes" in text
     assert "| 400 | 4.0 | 9.50 |" in text
     assert "4 minutes of training to that step (FID scoring left out; the run went on to step 500)" in text
+    # Where the best step is the last, the card does not say the run went on.
+    (export_dir / "metadata.json").write_text(json.dumps({**metadata, "final_step": 400}))
+    assert "(FID scoring left out; the run's last step)" in cards.write_card(export_dir, scores=[scores])
     # The published value sits in the score table, its source below it.
     label, fid, source = published_fid("dcgan", "mnist")[0]
     assert f"| published: {label} | {fid:.2f} |" in text and source in text

@@ -211,8 +211,11 @@ def write_card(export_dir, scores=(), baselines=(), grid=None, title=None, notes
     if metadata.get("epochs"):
         facts.append(f"{metadata['epochs']} epochs of {metadata.get('steps_per_epoch')} steps")
     if run_curve(export_dir, metadata) and metadata.get("selected_by_fid"):
+        final_step = metadata.get("final_step")
+        went_on = ("the run's last step" if final_step == metadata.get("step")
+                   else f"the run went on to step {final_step or '?'}")
         facts.append(f"{training_minutes(export_dir, metadata):.0f} minutes of training to that step "
-                     f"(FID scoring left out; the run went on to step {metadata.get('final_step') or '?'})")
+                     f"(FID scoring left out; {went_on})")
     elif metadata.get("seconds_total") or metadata.get("seconds_this_run"):
         seconds = metadata.get("seconds_total") or metadata["seconds_this_run"]
         facts.append(f"{seconds / 60:.0f} minutes of training")
