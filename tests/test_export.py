@@ -195,7 +195,10 @@ import numpy as np, tensorflow as tf, zoo
 facts = zoo.pretrained()[{name!r}]
 generator = zoo.load({name!r})
 serve = tf.saved_model.load(facts["path"] + "/saved_model").signatures["sample"]
-served = serve(num_images=tf.constant(4), seed=tf.constant(0))["images"].numpy()
+inputs = dict(num_images=tf.constant(4), seed=tf.constant(0))
+if "labels" in serve.structured_input_signature[1]:  # a class-conditional generator
+    inputs["labels"] = tf.constant([0, 3, 7, 9])
+served = serve(**inputs)["images"].numpy()
 assert served.shape[1:] == tuple(generator.output.shape[1:]), (served.shape, generator.output.shape)
 assert np.isfinite(served).all() and -1 <= served.min() and served.max() <= 1
 assert facts["scores"]["fid"] > 0 and facts["scores"]["command"].startswith("python -m zoo.evaluate")
