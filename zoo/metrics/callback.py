@@ -98,16 +98,25 @@ class FIDCallback(keras.callbacks.Callback):
         value = self.compute()
         if logs is not None:
             logs[self.metric_name] = value
-        if self.log_dir is not None:
-            # Opened here, not in setup: the writer closes when training
-            # ends, and a later fit() with this callback logs again.
-            if self._writer is None:
-                self._writer = tf.summary.create_file_writer(str(self.log_dir))
-            with self._writer.as_default():
-                tf.summary.scalar(self.metric_name, value, step=epoch)
-            self._writer.flush()
+        self.log(value, step=epoch)
+
+    def log(self, value, step):
+        """Write ``value`` to TensorBoard under ``metric_name`` at ``step``
+        (nothing without ``log_dir``). The writer opens here, not in setup:
+        it closes when training ends, and a later fit() logs again."""
+        if self.log_dir is None:
+            return
+        if self._writer is None:
+            self._writer = tf.summary.create_file_writer(str(self.log_dir))
+        with self._writer.as_default():
+            tf.summary.scalar(self.metric_name, value, step=step)
+        self._writer.flush()
 
     def on_train_end(self, logs=None):
+        self.close()
+
+    def close(self):
+        """Close the TensorBoard writer (a later ``log`` opens a new one)."""
         if self._writer is not None:
             self._writer.close()
             self._writer = None

@@ -47,7 +47,8 @@ class FIDTracker(keras.callbacks.Callback):
 
     Args:
         scorer: a ``zoo.metrics.FIDCallback`` (its ``compute()`` scores its
-            model); the tracker sets its model.
+            model, its ``log()`` writes each score to TensorBoard when it
+            has a ``log_dir``); the tracker sets its model.
         log_dir: where ``fid_curve.json`` and ``best/`` go.
         every: steps between evaluations.
         final_step: the run's last step, always scored.
@@ -70,7 +71,6 @@ class FIDTracker(keras.callbacks.Callback):
         self.points: list[dict] = []
         self.best: dict | None = None
         self._loaded = False
-        self._writer = None
         self._said_not_yet = False
 
     @property
@@ -135,10 +135,8 @@ class FIDTracker(keras.callbacks.Callback):
         self.close()
 
     def close(self):
-        """Close the TensorBoard writer (a later score opens a new one)."""
-        if self._writer is not None:
-            self._writer.close()
-            self._writer = None
+        """Close the scorer's TensorBoard writer (a later score opens a new one)."""
+        self.scorer.close()
 
     def _due(self, step):
         if not (step % self.every == 0 or step == self.final_step):
@@ -183,7 +181,7 @@ class FIDTracker(keras.callbacks.Callback):
             self._keep_best(step, fid)
         if distribute.is_chief():
             self._write()
-            self._log_scalar(step, fid)
+            self.scorer.log(fid, step)
         print(f"\nstep {step}: {self.scorer.metric_name} {fid:.2f} "
               f"({spent:.0f} s to score; best {self.best['fid']:.2f} at step {self.best['step']})")
 
@@ -212,15 +210,6 @@ class FIDTracker(keras.callbacks.Callback):
             {**self.description, "metric": self.scorer.metric_name, "every": self.every,
              "points": self.points, "best": self.best},
         )
-
-    def _log_scalar(self, step, value):
-        import tensorflow as tf
-
-        if self._writer is None:
-            self._writer = tf.summary.create_file_writer(self.log_dir)
-        with self._writer.as_default(step=step):
-            tf.summary.scalar(self.scorer.metric_name, value)
-        self._writer.flush()
 
 
 def best_weights_file(log_dir, curve):

@@ -436,7 +436,7 @@ def fid_tracker(dataset, log_dir, total_steps, checkpointer):
     network = classifier_extractor(_slug(dataset)) if FLAGS.fid_network == "classifier" else "inception"
     scorer = FIDCallback(
         network, dataset=str(dataset), data_dir=FLAGS.data_dir,
-        real_split=FLAGS.fid_split, num_samples=FLAGS.fid_samples, seed=FLAGS.seed,
+        real_split=FLAGS.fid_split, num_samples=FLAGS.fid_samples, seed=FLAGS.seed, log_dir=log_dir,
     )
     description = {
         "network": FLAGS.fid_network, "num_samples": FLAGS.fid_samples,
