@@ -5,7 +5,9 @@ come from the real datasets.
 """
 
 import gzip
+import hashlib
 import io
+import os
 import zipfile
 from pathlib import Path
 
@@ -473,3 +475,84 @@ def test_known_datasets_cover_the_shared_files(datasets_dir):
             folder = datasets_dir / name
             present = [(folder / f).exists() or (folder / (f + ".gz")).exists() for f in files]
             assert all(present), (name, split, files)
+
+
+# --------------------------------------------------------------------------
+# Cache keys: what the files hold, not where they are or when they were written
+
+
+def copy_without_times(source: Path, destination: Path):
+    """Copy a file as ``cp`` without ``-p`` does: same bytes, a new modification time."""
+    destination.parent.mkdir(parents=True, exist_ok=True)
+    destination.write_bytes(source.read_bytes())
+
+
+def test_content_fingerprint_ignores_place_and_time_but_not_bytes_or_names(tmp_path):
+    from zoo.data.fingerprints import content_fingerprint
+
+    original = tmp_path / "a" / "data.bin"
+    original.parent.mkdir()
+    original.write_bytes(bytes(range(256)) * 10)
+    copy = tmp_path / "b" / "data.bin"
+    copy_without_times(original, copy)
+    os.utime(copy, ns=(1, 1))
+    assert content_fingerprint([copy]) == content_fingerprint([original])
+    assert content_fingerprint([original]) == hashlib.sha256(b"data.bin\x002560\x00" + original.read_bytes()).hexdigest()
+    assert content_fingerprint([copy], ["other.bin"]) != content_fingerprint([original])
+    changed = bytearray(original.read_bytes())
+    changed[100] ^= 1
+    copy.write_bytes(bytes(changed))  # the same size, one bit differs
+    assert content_fingerprint([copy]) != content_fingerprint([original])
+    with pytest.raises(ValueError, match="1 files but 2 names"):
+        content_fingerprint([original], ["a", "b"])
+
+
+def test_content_fingerprint_reads_unchanged_files_once(tmp_path, monkeypatch):
+    from zoo.data import fingerprints
+
+    file = tmp_path / "data.bin"
+    file.write_bytes(b"digits" * 1000)
+    first = fingerprints.content_fingerprint([file])
+
+    def no_reading(*args, **kwargs):
+        raise AssertionError("an unchanged file was read again")
+
+    monkeypatch.setattr(fingerprints, "open", no_reading, raising=False)
+    assert fingerprints.content_fingerprint([file]) == first
+    os.utime(file, ns=(10**18, 10**18))  # a new stat: the bytes are read (and found unchanged)
+    with pytest.raises(AssertionError, match="read again"):
+        fingerprints.content_fingerprint([file])
+    monkeypatch.undo()
+    assert fingerprints.content_fingerprint([file]) == first
+
+
+def test_a_fresh_copy_of_mnist_keeps_its_cache_identity(tmp_path, datasets_dir):
+    """The Inception features of the real images are cached under this
+    identity: a re-synced copy of the same files must find them."""
+    from zoo.data import source_identity
+
+    for source in (datasets_dir / "mnist").iterdir():
+        copy_without_times(source, tmp_path / "mnist" / source.name)
+    assert source_identity("mnist", "test", tmp_path) == source_identity("mnist", "test", datasets_dir)
+    assert source_identity("mnist", "train", tmp_path) != source_identity("mnist", "test", tmp_path)
+
+
+def test_a_moved_folder_finds_its_decoded_cache_unless_its_labels_change(tmp_path, mnist_test, cache_dir):
+    from zoo.data import source_identity
+
+    write_class_folders(tmp_path / "digits", *mnist_test, names=("a", "b", "c"))
+    images_before, labels_before = load_arrays(tmp_path / "digits")
+    cached = set((cache_dir / "data").glob("digits-*.npz"))
+    moved = tmp_path / "elsewhere" / "digits"
+    for file in sorted((tmp_path / "digits").rglob("*.png")):
+        copy_without_times(file, moved / file.relative_to(tmp_path / "digits"))
+    assert source_identity(moved) == source_identity(tmp_path / "digits")
+    _, labels_moved = load_arrays(moved)
+    np.testing.assert_array_equal(labels_moved, labels_before)
+    assert set((cache_dir / "data").glob("digits-*.npz")) == cached  # read from the cache
+    (moved / "a").rename(moved / "z")  # class "a" now sorts last: every label changes
+    assert source_identity(moved) != source_identity(tmp_path / "digits")
+    images_renamed, labels_renamed = load_arrays(moved)
+    np.testing.assert_array_equal(images_renamed[labels_renamed == 2], images_before[labels_before == 0])
+    np.testing.assert_array_equal(images_renamed[labels_renamed == 0], images_before[labels_before == 1])
+    assert len(set((cache_dir / "data").glob("digits-*.npz")) - cached) == 1

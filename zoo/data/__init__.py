@@ -7,6 +7,8 @@
 * ``images``: decoding image files (grayscale or RGB, transparency on white,
   centre crop and resize).
 * ``cache``: decoded datasets cached as .npz under ``$ZOO_CACHE_DIR``.
+* ``fingerprints``: cache keys from the files' contents, so a fresh copy of
+  the same files finds its caches.
 * ``stream``: ``make_dataset``, the endless stream of float32 batches in
   [-1, 1] whose order depends only on (seed, global step), so a resumed run
   sees exactly the batches an uninterrupted run would have seen;

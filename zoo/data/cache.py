@@ -1,6 +1,7 @@
 """Cache of decoded datasets: .npz files under ``$ZOO_CACHE_DIR`` (default
-``~/.cache/zoo``), in ``data/``, keyed by the source's identity (path and
-fingerprint, or TFDS name and data_dir), split and image size."""
+``~/.cache/zoo``), in ``data/``, keyed by the source's identity (the content
+fingerprint of its files, ``zoo.data.fingerprints``, or TFDS name and
+data_dir), split and image size."""
 
 from __future__ import annotations
 
@@ -21,13 +22,17 @@ _CACHE_VERSION = 1
 
 
 
+def cache_root() -> Path:
+    """The root of every zoo cache: ``$ZOO_CACHE_DIR``, or ``~/.cache/zoo``."""
+    return Path(os.environ.get("ZOO_CACHE_DIR") or "~/.cache/zoo").expanduser()
+
+
 def cache_file(stem: str, split: str, image_size, identity: tuple) -> Path:
     """Where the decoded arrays of one (source, split, image_size) are cached."""
     key = repr((_CACHE_VERSION, identity, split, image_size))
     digest = hashlib.sha256(key.encode()).hexdigest()[:16]
     readable = re.sub(r"[^A-Za-z0-9_.-]+", "_", f"{stem}-{split}-{image_size or 'native'}")
-    root = Path(os.environ.get("ZOO_CACHE_DIR") or "~/.cache/zoo").expanduser()
-    return root / "data" / f"{readable}-{digest}.npz"
+    return cache_root() / "data" / f"{readable}-{digest}.npz"
 
 
 def read_cache(path: Path) -> tuple[np.ndarray, np.ndarray | None] | None:

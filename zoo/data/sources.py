@@ -22,7 +22,6 @@ Decoded image folders, zips and TFDS datasets are cached (``zoo.data.cache``).
 from __future__ import annotations
 
 import gzip
-import hashlib
 import os
 import re
 import struct
@@ -35,6 +34,7 @@ import tensorflow as tf
 
 from zoo.core.errors import DatasetError
 from zoo.data.cache import cache_file, read_cache, write_cache
+from zoo.data.fingerprints import content_fingerprint
 from zoo.data.images import FolderReader, ZipReader, crop_and_resize, decode_all, resize_array, stack_images
 
 
@@ -120,8 +120,9 @@ def source_identity(
     data_dir: str | os.PathLike | None = None,
 ) -> str:
     """What ``load_arrays(dataset, split, data_dir)`` would read, as a string
-    that changes when the source does: the resolved files with their sizes
-    and modification times, or the TFDS name and data_dir.
+    that changes when the source does: the content fingerprint of its files
+    (``zoo.data.fingerprints``: the same for a copy of the same bytes), or
+    the TFDS name and data_dir.
 
     Two sources of the same dataset name (the JPEG CIFAR-10 copy in a local
     folder and TFDS's original, say) get different identities, so caches
@@ -136,17 +137,14 @@ def source_identity(
         folder = _first_folder_with_any_split(places, splits)
         files = None if folder is None or split not in splits else _find_split_files(folder, splits[split])
         if files:
-            return "files:" + ";".join(_file_fingerprint(path) for path in files)
+            return "files:" + content_fingerprint(files)
         return f"tfds:{name}:{None if data_dir is None else os.path.abspath(os.fspath(data_dir))}"
     path = Path(name).expanduser()
     if path.is_file():
-        return "files:" + _file_fingerprint(path)
+        return "files:" + content_fingerprint([path])
     if path.is_dir():
-        entries = sorted(
-            _file_fingerprint(child) for child in path.rglob("*") if child.is_file()
-        )
-        digest = hashlib.sha256("\n".join(entries).encode()).hexdigest()
-        return f"folder:{path.resolve()}:{digest}"
+        relative = sorted(child.relative_to(path).as_posix() for child in path.rglob("*") if child.is_file())
+        return "folder:" + content_fingerprint([path / name for name in relative], relative)
     return f"tfds:{name}:{None if data_dir is None else os.path.abspath(os.fspath(data_dir))}"
 
 
@@ -155,11 +153,6 @@ def _derived(name: str):
     import importlib
 
     return importlib.import_module(DERIVED_DATASETS[name])
-
-
-def _file_fingerprint(path: Path) -> str:
-    stat = path.stat()
-    return f"{path.resolve()}:{stat.st_size}:{stat.st_mtime_ns}"
 
 
 def _looks_like_path(name: str) -> bool:
@@ -361,12 +354,12 @@ def _load_image_source(path: Path, split: str, image_size):
             f"unknown split {split!r} for {path}: expected one of {', '.join(LOCAL_SPLITS)}"
         )
     if path.is_dir():
-        members, fingerprint = _list_folder(path)  # the fingerprint needs the listing
+        members = _list_folder(path)  # the fingerprint hashes the listed images
+        fingerprint = content_fingerprint([path / member for member in members], members)
     else:
         # Reading a big zip's directory takes a while: leave it to a cache miss.
-        stat = path.stat()
-        members, fingerprint = None, f"{stat.st_size}-{stat.st_mtime_ns}"
-    cache_path = cache_file(path.name, split, image_size, (str(path.resolve()), fingerprint))
+        members, fingerprint = None, content_fingerprint([path])
+    cache_path = cache_file(path.name, split, image_size, (fingerprint,))
     cached = read_cache(cache_path)
     if cached is not None:
         return cached
@@ -395,20 +388,15 @@ def _is_image_member(relative: str) -> bool:
     return relative.lower().endswith(IMAGE_SUFFIXES)
 
 
-def _list_folder(folder: Path) -> tuple[list[str], str]:
-    """Sorted relative POSIX paths of the image files under ``folder``, and a
-    fingerprint of their names, sizes and modification times."""
-    members, stats = [], []
+def _list_folder(folder: Path) -> list[str]:
+    """Sorted relative POSIX paths of the image files under ``folder``."""
+    members = []
     for root, _, files in os.walk(folder):
         for file_name in files:
-            full = Path(root) / file_name
-            relative = full.relative_to(folder).as_posix()
+            relative = (Path(root) / file_name).relative_to(folder).as_posix()
             if _is_image_member(relative):
-                stat = full.stat()
                 members.append(relative)
-                stats.append((relative, stat.st_size, stat.st_mtime_ns))
-    digest = hashlib.sha256(repr(sorted(stats)).encode()).hexdigest()
-    return sorted(members), digest
+    return sorted(members)
 
 
 def _list_zip(path: Path) -> list[str]:

@@ -30,7 +30,6 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import os
-import re
 import zlib
 from pathlib import Path
 
@@ -39,6 +38,7 @@ import tensorflow as tf
 
 from zoo.core.errors import DatasetError
 from zoo.data.cache import cache_file, read_cache, read_cache_arrays, write_cache
+from zoo.data.fingerprints import content_fingerprint
 from zoo.data.images import FolderReader, ZipReader, decode_all, resize_array
 from zoo.data.sources import IMAGE_SUFFIXES, local_folder
 from zoo.data.stream import _check_batch_size, _index_batches
@@ -137,10 +137,7 @@ def load_emoji(style, split, data_dir=None, image_size=None):
     if split not in ("train", "test", "all"):
         raise DatasetError(f"unknown split {split!r} for the emoji: use train or test")
     path = _emoji_dir(data_dir) / EMOJI_STYLES[style]
-    stat = path.stat()
-    key = cache_file(
-        f"emoji_{style}", split, image_size, ("emoji", str(path.resolve()), stat.st_size, stat.st_mtime_ns)
-    )
+    key = cache_file(f"emoji_{style}", split, image_size, ("emoji", content_fingerprint([path])))
     cached = read_cache_arrays(key)
     if cached is not None and "names" in cached:
         return ImageSet(cached["images"], [str(n) for n in cached["names"]])

@@ -13,10 +13,12 @@ import os
 import tempfile
 from pathlib import Path
 
+from zoo.data.cache import cache_root
+
 
 def cache_dir() -> Path:
     """The cache root, created if missing: ``$ZOO_CACHE_DIR`` or ``~/.cache/zoo``."""
-    root = Path(os.environ.get("ZOO_CACHE_DIR") or Path.home() / ".cache" / "zoo")
+    root = cache_root()
     root.mkdir(parents=True, exist_ok=True)
     return root
 

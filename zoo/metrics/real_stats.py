@@ -3,8 +3,8 @@
 The cache entry is
 ``<cache>/real_features/<network>-<dataset>-<split>-<count>-<source>.npz``,
 where ``<source>`` is a digest of what the dataset name resolved to
-(``zoo.data.source_identity``: the files with their sizes and times, or the
-TFDS name), so the JPEG CIFAR-10 copy of a local folder and TFDS's original
+(``zoo.data.source_identity``: the content fingerprint of its files, the
+same for a fresh copy of them, or the TFDS name), so the JPEG CIFAR-10 copy of a local folder and TFDS's original
 never share an entry. It holds ``features`` float32 [count, D] (kept for KID
 and precision/recall), ``logits`` where the network has them, and the FID
 statistics ``mu`` float64 [D] and ``sigma`` float64 [D, D]. When ``count``
