@@ -505,6 +505,11 @@ def test_content_fingerprint_ignores_place_and_time_but_not_bytes_or_names(tmp_p
     assert content_fingerprint([copy]) != content_fingerprint([original])
     with pytest.raises(ValueError, match="1 files but 2 names"):
         content_fingerprint([original], ["a", "b"])
+    with pytest.raises(DatasetError, match=r"cannot read .*missing\.bin: No such file"):
+        content_fingerprint([original, tmp_path / "missing.bin"])
+    (tmp_path / "folder.bin").mkdir()  # listed as a file, but cannot be read as one
+    with pytest.raises(DatasetError, match=r"cannot read .*folder\.bin"):
+        content_fingerprint([tmp_path / "folder.bin"])
 
 
 def test_content_fingerprint_reads_unchanged_files_once(tmp_path, monkeypatch):

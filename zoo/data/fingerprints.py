@@ -24,6 +24,7 @@ import tempfile
 from pathlib import Path
 from typing import Iterable, Sequence
 
+from zoo.core.errors import DatasetError
 from zoo.data.cache import cache_root
 
 _CHUNK = 1 << 20
@@ -42,6 +43,9 @@ def content_fingerprint(files: Iterable[str | os.PathLike], names: Sequence[str]
     The same bytes under the same names give the same fingerprint wherever
     they are and whatever their times; a digest is remembered per stat
     fingerprint, so unchanged files are read once.
+
+    Raises:
+        DatasetError: naming a file that is missing or cannot be read.
     """
     files = [Path(file) for file in files]
     names = [file.name for file in files] if names is None else list(names)
@@ -49,7 +53,10 @@ def content_fingerprint(files: Iterable[str | os.PathLike], names: Sequence[str]
         raise ValueError(f"{len(files)} files but {len(names)} names")
     stats = []
     for file in files:
-        stat = file.stat()
+        try:
+            stat = file.stat()
+        except OSError as error:
+            raise DatasetError(f"cannot read {file}: {error.strerror or error}") from error
         stats.append((str(file.resolve()), stat.st_size, stat.st_mtime_ns))
     stat_digest = hashlib.sha256(repr(list(zip(names, stats))).encode()).hexdigest()
     memo = cache_root() / "fingerprints" / f"{stat_digest[:32]}.txt"
@@ -61,9 +68,12 @@ def content_fingerprint(files: Iterable[str | os.PathLike], names: Sequence[str]
         # Name and size delimit each file, so two files' bytes cannot be
         # regrouped into another pair with the same digest.
         digest.update(f"{name}\0{size}\0".encode())
-        with open(file, "rb") as stream:
-            for chunk in iter(lambda: stream.read(_CHUNK), b""):
-                digest.update(chunk)
+        try:
+            with open(file, "rb") as stream:
+                for chunk in iter(lambda: stream.read(_CHUNK), b""):
+                    digest.update(chunk)
+        except OSError as error:
+            raise DatasetError(f"cannot read {file}: {error.strerror or error}") from error
     result = digest.hexdigest()
     _write_memo(memo, result)
     return result
