@@ -5,6 +5,7 @@ data_dir), split and image size."""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import os
@@ -25,6 +26,34 @@ _CACHE_VERSION = 1
 def cache_root() -> Path:
     """The root of every zoo cache: ``$ZOO_CACHE_DIR``, or ``~/.cache/zoo``."""
     return Path(os.environ.get("ZOO_CACHE_DIR") or "~/.cache/zoo").expanduser()
+
+
+@contextlib.contextmanager
+def atomic_path(final: str | Path):
+    """Yield a temporary path beside ``final``; rename it onto ``final`` on success.
+
+    The temporary name keeps ``final``'s suffixes (``x.weights.h5`` ->
+    ``.x.<random>.weights.h5``) because Keras and NumPy pick the format
+    from them. On an exception the temporary file is removed and
+    ``final`` is left untouched.
+    """
+    final = Path(final)
+    final.parent.mkdir(parents=True, exist_ok=True)
+    suffix = "".join(final.suffixes)
+    stem = final.name[: len(final.name) - len(suffix)]
+    fd, tmp = tempfile.mkstemp(prefix=f".{stem}.", suffix=suffix, dir=final.parent)
+    os.close(fd)
+    # mkstemp makes the file private (0600); give it the usual umask mode.
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp, 0o666 & ~umask)
+    try:
+        yield Path(tmp)
+        os.replace(tmp, final)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.remove(tmp)
+        raise
 
 
 def cache_file(stem: str, split: str, image_size, identity: tuple) -> Path:
@@ -62,17 +91,8 @@ def write_cache(path: Path, images: np.ndarray, labels: np.ndarray | None, **ext
     arrays = {"images": images, **extra}
     if labels is not None:
         arrays["labels"] = labels
-    temporary = None
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(
-            dir=path.parent, prefix=path.name + ".", suffix=".tmp", delete=False
-        ) as stream:
-            temporary = stream.name
-            np.savez(stream, **arrays)
-        os.replace(temporary, path)
+        with atomic_path(path) as temporary:
+            np.savez(temporary, **arrays)
     except OSError as error:
         log.warning("could not write data cache %s: %s", path, error)
-        if temporary is not None and os.path.exists(temporary):
-            os.unlink(temporary)
-

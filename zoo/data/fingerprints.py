@@ -20,12 +20,11 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-import tempfile
 from pathlib import Path
 from typing import Iterable, Sequence
 
 from zoo.core.errors import DatasetError
-from zoo.data.cache import cache_root
+from zoo.data.cache import atomic_path, cache_root
 
 _CHUNK = 1 << 20
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
@@ -89,14 +88,8 @@ def _read_memo(path: Path) -> str | None:
 
 def _write_memo(path: Path, digest: str) -> None:
     # A memo that cannot be written only costs the next call a re-read.
-    temporary = None
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile("w", dir=path.parent, prefix=path.name + ".",
-                                         suffix=".tmp", delete=False) as stream:
-            temporary = stream.name
-            stream.write(digest + "\n")
-        os.replace(temporary, path)
+        with atomic_path(path) as temporary:
+            temporary.write_text(digest + "\n")
     except OSError:
-        if temporary is not None and os.path.exists(temporary):
-            os.unlink(temporary)
+        pass
