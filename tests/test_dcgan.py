@@ -209,3 +209,42 @@ def test_float16_policy_wraps_optimizers_in_loss_scaling():
         assert isinstance(model.g_optimizer, keras.optimizers.LossScaleOptimizer)
     finally:
         keras.mixed_precision.set_global_policy("float32")
+
+
+def test_minibatch_discrimination_makes_a_logit_depend_on_the_rest_of_the_batch():
+    discriminator = DCGANDiscriminator((28, 28, 1), base_filters=4, minibatch_kernels=6)
+    layer = discriminator.get_layer("minibatch_discrimination")
+    assert layer.num_kernels == 6 and layer.kernel_dim == 5
+    images = real_batch(8)
+    alone = discriminator(images[:1]).numpy()
+    together = discriminator(images).numpy()
+    assert together.shape == (8, 1)
+    # Example 0's logit changes when other examples share its batch; without
+    # the layer it does not.
+    assert not np.allclose(alone[0], together[0], atol=1e-6)
+    plain = DCGANDiscriminator((28, 28, 1), base_filters=4)
+    np.testing.assert_allclose(plain(images[:1]).numpy()[0], plain(images).numpy()[0], atol=1e-5)
+    clone = DCGANDiscriminator.from_config(discriminator.get_config())
+    assert clone.minibatch_kernels == 6 and clone.count_params() == discriminator.count_params()
+
+
+def test_minibatch_discrimination_sizes_are_checked():
+    with pytest.raises(ValueError, match="minibatch_kernels must be >= 0"):
+        DCGANDiscriminator((28, 28, 1), minibatch_kernels=-1)
+
+
+def test_stacked_mnist_small_presets_narrow_the_discriminator_to_a_quarter():
+    for preset in ("dcgan_stacked_mnist_small", "dcgan_stacked_mnist_small_sn",
+                   "dcgan_stacked_mnist_small_mbd"):
+        model = DCGAN.from_preset(preset)
+        generator, discriminator = model.generator, model.discriminator
+        assert generator.output.shape[1:] == (28, 28, 3) and generator.latent_dim == 256
+        generator_widths = [generator.get_layer("up1").output.shape[-1],
+                            generator.get_layer("project").output.shape[-1] // 49]
+        widths = [discriminator.get_layer(n).output.shape[-1] for n in ("down1", "down2")]
+        # The discriminator mirrors the generator at a quarter of its width.
+        assert [4 * w for w in widths] == generator_widths == [16, 32]
+        assert discriminator.spectral_norm == preset.endswith("_sn")
+        assert discriminator.batch_norm != preset.endswith("_sn")
+        assert (discriminator.minibatch_kernels > 0) == preset.endswith("_mbd")
+    assert DCGAN.preset_config("dcgan_stacked_mnist_small")["training"]["dataset"] == "stacked_mnist"
