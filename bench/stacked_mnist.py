@@ -5,8 +5,8 @@
 
 Every run trains ``dcgan_stacked_mnist_small`` (Metz et al. 2016's setting:
 small networks, the discriminator a quarter of the generator's width, where
-DCGAN collapses) with one technique added, through the recipe a user runs
-(``python recipes/dcgan.py --preset=P ...``), then counts the modes its
+the papers' DCGAN collapses) with one technique added, through the recipe
+a user runs (``python recipes/dcgan.py --preset=P ...``), then counts the modes its
 generator covers with ``python -m zoo.evaluate --stacked_mnist`` (26,000
 samples read by the shipped MNIST classifier; modes of 1,000 and the KL
 divergence of the mode histogram to uniform, ``zoo.metrics.modes``).
