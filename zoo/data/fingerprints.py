@@ -55,7 +55,7 @@ def content_fingerprint(files: Iterable[str | os.PathLike], names: Sequence[str]
         try:
             stat = file.stat()
         except OSError as error:
-            raise DatasetError(f"cannot read {file}: {error.strerror or error}") from error
+            raise _unreadable(file, error) from error
         stats.append((str(file.resolve()), stat.st_size, stat.st_mtime_ns))
     stat_digest = hashlib.sha256(repr(list(zip(names, stats))).encode()).hexdigest()
     memo = cache_root() / "fingerprints" / f"{stat_digest[:32]}.txt"
@@ -72,10 +72,15 @@ def content_fingerprint(files: Iterable[str | os.PathLike], names: Sequence[str]
                 for chunk in iter(lambda: stream.read(_CHUNK), b""):
                     digest.update(chunk)
         except OSError as error:
-            raise DatasetError(f"cannot read {file}: {error.strerror or error}") from error
+            raise _unreadable(file, error) from error
     result = digest.hexdigest()
     _write_memo(memo, result)
     return result
+
+
+def _unreadable(file: Path, error: OSError) -> DatasetError:
+    """The error for a data file that is missing or cannot be read."""
+    return DatasetError(f"cannot read {file}: {error.strerror or error}")
 
 
 def _read_memo(path: Path) -> str | None:
