@@ -22,11 +22,12 @@ import json
 import os
 import shlex
 import statistics
-import subprocess
 import sys
-import time
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+# The scoreboard's runner: a command's output to a log file, its wall time
+# returned, a RuntimeError naming the log if it fails. (bench/ is on
+# sys.path when this file runs as a script.)
+from scoreboard import REPO, run
 RESULTS = os.path.join(REPO, "bench", "results", "stacked_mnist", "techniques.json")
 
 # name: (label, preset, extra recipe flags)
@@ -41,15 +42,6 @@ RUNS = {
     "diffaugment": ("+ DiffAugment color,translation (Zhao et al. 2020)",
                     "dcgan_stacked_mnist_small", ["--augment=color,translation"]),
 }
-
-
-def run(command, log):
-    started = time.time()
-    with open(log, "w") as f:
-        result = subprocess.run(command, cwd=REPO, stdout=f, stderr=subprocess.STDOUT)
-    if result.returncode != 0:
-        sys.exit(f"{shlex.join(command)} failed; see {log}")
-    return time.time() - started
 
 
 def train_and_count(name, seed, args):
@@ -118,7 +110,10 @@ def main():
     # the first seed before any at the second.
     for seed in seeds:
         for name in names:
-            row = train_and_count(name, seed, args)
+            try:
+                row = train_and_count(name, seed, args)
+            except RuntimeError as error:
+                sys.exit(str(error))
             rows.append(row)
             print(f"{name} seed {seed}: {row['modes']} modes, KL {row['kl_to_uniform']:.3f} "
                   f"({row['training_seconds']:.0f} s of training)", flush=True)
