@@ -12,6 +12,7 @@ import pytest
 import tensorflow as tf
 
 from zoo import export
+from zoo.core.errors import ConfigError
 from zoo.models.dcgan import DCGAN, DCGANDiscriminator, DCGANGenerator
 
 from gan_checks import assert_generator_round_trip, assert_served_without_zoo
@@ -145,6 +146,20 @@ def test_a_preset_built_with_its_pretrained_generator():
     np.testing.assert_allclose(model.generator(z, training=False), shipped(z, training=False), atol=1e-6)
     with pytest.raises(Exception, match="does not fit this model"):
         DCGAN.from_preset("dcgan_mnist", pretrained=True, generator={"base_filters": 8})
+
+
+def test_a_model_trained_on_other_data_is_built_from_the_preset_its_metadata_names():
+    # dcgan_fashion_mnist is the dcgan_mnist preset trained on Fashion-MNIST:
+    # no preset has its name, its metadata says which one built it.
+    assert zoo.pretrained()["dcgan_fashion_mnist"]["preset"] == "dcgan_mnist"
+    model = DCGAN.from_preset("dcgan_fashion_mnist", pretrained=True)
+    z = noise(3, 100)
+    fashion = zoo.load("dcgan_fashion_mnist")(z, training=False)
+    np.testing.assert_allclose(model.generator(z, training=False), fashion, atol=1e-6)
+    digits = zoo.load("dcgan_mnist")(z, training=False)
+    assert np.abs(np.asarray(fashion) - np.asarray(digits)).max() > 0.1
+    with pytest.raises(ConfigError, match="Unknown preset 'dcgan_moon'"):
+        DCGAN.from_preset("dcgan_moon", pretrained=True)
 
 
 @pytest.mark.parametrize("name, inputs", [

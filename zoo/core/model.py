@@ -125,11 +125,21 @@ class ZooModel(keras.Model):
         ``pretrained=True`` the trained generator the zoo ships under that
         name (``zoo.pretrained``), ready to sample or fine-tune.
 
+        With ``pretrained=True``, ``name`` may also be a shipped model
+        trained from another preset on other data (``dcgan_fashion_mnist``,
+        the ``dcgan_mnist`` preset on Fashion-MNIST): the model is built from
+        the preset its metadata names.
+
         ``overrides`` replace constructor arguments of the model, e.g.
         ``seed=0``; a dict under a network's role (``generator={...}``)
         updates that network's arguments.
         """
-        preset = cls.preset_config(name)
+        preset_name = name
+        if pretrained and name not in cls.presets:
+            from zoo.pretrained import pretrained as shipped
+
+            preset_name = (shipped().get(name) or {}).get("preset") or name
+        preset = cls.preset_config(preset_name)
         model_args = {**preset["model"], **overrides}
         networks = {}
         for role, network_class in cls.network_classes.items():
