@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from zoo.models.dcgan import DCGAN, DCGANDiscriminator, DCGANGenerator, upsampling_plan
+from zoo.core.errors import ConfigError
+from zoo.models.dcgan import DCGAN, DCGANDiscriminator, DCGANGenerator, size_ladder, upsampling_plan
 
 
 def small_dcgan(seed=0, image_shape=(28, 28, 1)):
@@ -30,6 +31,75 @@ def real_batch(n=16, shape=(28, 28, 1), seed=0):
 )
 def test_upsampling_plan(size, plan):
     assert upsampling_plan(size) == plan
+
+
+def test_size_ladder_halves_exactly_by_default_or_rounding_up_to_a_seed():
+    assert size_ladder(28) == [7, 14, 28] and size_ladder(32) == [4, 8, 16, 32]
+    assert size_ladder(28, seed_size=4) == [4, 7, 14, 28]
+    assert size_ladder(28, seed_size=7) == [7, 14, 28]
+    with pytest.raises(ConfigError, match=r"seed_size 5 .* halving gives \[28, 14, 7, 4\]"):
+        size_ladder(28, seed_size=5)
+    with pytest.raises(ConfigError, match="seed_size 28"):
+        size_ladder(28, seed_size=28)
+
+
+@pytest.mark.parametrize("kernel_size", [3, 4, 5])
+def test_a_seed_of_4_reaches_28_through_7_and_14_with_any_kernel(kernel_size):
+    generator = DCGANGenerator((28, 28, 3), latent_dim=6, base_filters=2, kernel_size=kernel_size, seed_size=4)
+    sizes = [generator.get_layer(n).output.shape[1] for n in ("up1", "up2", "up3")]
+    assert sizes == [7, 14, 28] and generator.output.shape[1:] == (28, 28, 3)
+    discriminator = DCGANDiscriminator((28, 28, 3), base_filters=2, kernel_size=kernel_size, seed_size=4)
+    assert [discriminator.get_layer(f"down{i}").output.shape[1] for i in (1, 2, 3)] == [14, 7, 4]
+
+
+def test_pacgan_stacked_mnist_preset_has_the_networks_of_pacgans_code():
+    model = DCGAN.from_preset("dcgan_stacked_mnist_pacgan")
+    generator, discriminator = model.generator, model.discriminator
+    shapes = [tuple(generator.get_layer(n).output.shape[1:])
+              for n in ("up1", "up2", "up3", "up_output", "images")]
+    assert generator.get_layer("project").output.shape[-1] == 4 * 4 * 64
+    assert shapes == [(7, 7, 32), (14, 14, 16), (28, 28, 8), (28, 28, 3), (28, 28, 3)]
+    # Stride 1, 3x3, to RGB: the last layer keeps the 28x28 of the last up-convolution.
+    output = generator.get_layer("up_output")
+    assert isinstance(output, keras.layers.Conv2D) and not isinstance(output, keras.layers.Conv2DTranspose)
+    assert output.strides == (1, 1) and output.kernel_size == (3, 3)
+    assert [tuple(discriminator.get_layer(f"down{i}").output.shape[1:]) for i in (1, 2, 3)] == [
+        (14, 14, 2), (7, 7, 4), (4, 4, 8)]
+    # Batch norm on every layer, the first included (the paper's guideline
+    # leaves it off there); LeakyReLU(0.3); one logit from 4 * 4 * 8 = 128.
+    assert all(discriminator.get_layer(f"down{i}_bn") for i in (1, 2, 3))
+    slopes = [layer.negative_slope for layer in discriminator.layers if isinstance(layer, keras.layers.LeakyReLU)]
+    assert slopes == pytest.approx([0.3] * 3)
+    assert discriminator.get_layer("logits").kernel.shape == (128, 1)
+    # Weights by hand: convolutions without bias (batch norm follows), 4 per
+    # batch-norm channel (2 trained), the logit's 128 + 1.
+    assert discriminator.count_params() == (27 * 2 + 8) + (18 * 4 + 16) + (36 * 8 + 32) + 129 == 599
+    assert generator.latent_dim == 256 and model.latent_prior()["name"] == "normal"
+    training = DCGAN.preset_config("dcgan_stacked_mnist_pacgan")["training"]
+    assert training["dataset"] == "stacked_mnist_fresh" and training["batch_size"] == 128
+    assert training["epochs"] * 468 == 499_824  # PacGAN's 500,000 iterations, in epochs of 60,000 stacks
+
+
+def test_the_papers_guideline_stays_the_default_and_new_arguments_round_trip(tmp_path):
+    plain = DCGANDiscriminator((28, 28, 1), base_filters=4)
+    names = {layer.name for layer in plain.layers}
+    assert "down1_bn" not in names and "down2_bn" in names
+    assert [l.negative_slope for l in plain.layers if isinstance(l, keras.layers.LeakyReLU)] == pytest.approx([0.2] * 2)
+    with pytest.raises(ConfigError, match="first_layer_batch_norm=True needs batch_norm=True"):
+        DCGANDiscriminator((28, 28, 1), batch_norm=False, first_layer_batch_norm=True)
+    generator = DCGANGenerator((28, 28, 3), latent_dim=6, base_filters=2, kernel_size=3, seed_size=4,
+                               output_convolution=True)
+    path = tmp_path / "generator.keras"
+    generator.save(path)
+    loaded = keras.models.load_model(path)
+    assert loaded.seed_size == 4 and loaded.output_convolution is True
+    noise = np.random.default_rng(0).normal(size=(2, 6)).astype("float32")
+    np.testing.assert_allclose(loaded(noise).numpy(), generator(noise).numpy(), atol=1e-6)
+    discriminator = DCGANDiscriminator((28, 28, 3), base_filters=2, kernel_size=3, seed_size=4,
+                                       first_layer_batch_norm=True, leaky_relu_slope=0.3)
+    clone = DCGANDiscriminator.from_config(discriminator.get_config())
+    assert (clone.seed_size, clone.first_layer_batch_norm, clone.leaky_relu_slope) == (4, True, 0.3)
+    assert clone.count_params() == discriminator.count_params()
 
 
 @pytest.mark.parametrize("shape", [(28, 28, 1), (32, 32, 3), (64, 64, 3)])

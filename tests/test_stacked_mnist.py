@@ -194,6 +194,55 @@ def test_dcgan_stacked_mnist_preset_and_training_stream(data_dir):
     assert batch.shape == (16, 28, 28, 3) and -1.0 <= float(batch.numpy().min()) <= float(batch.numpy().max()) <= 1.0
 
 
+def test_fresh_stacks_are_new_each_step_resume_exactly_and_come_from_the_digits():
+    from zoo.data.stacked_mnist import fresh_steps_per_epoch, make_fresh_stream
+
+    # Digit k is filled with 2k, so each channel of a stack names its source.
+    digits = np.broadcast_to((2 * np.arange(60, dtype=np.uint8))[:, None, None], (60, 28, 28)).copy()
+    batches = [b.numpy() for b in make_fresh_stream(digits, 8, seed=3).take(40)]
+    assert all(b.shape == (8, 28, 28, 3) and b.dtype == np.float32 for b in batches)
+    sources = np.stack([np.rint((b[:, 0, 0, :] + 1.0) * 127.5 / 2) for b in batches])  # [40, 8, 3]
+    for b, s in zip(batches, sources):
+        np.testing.assert_allclose(b, np.broadcast_to((2 * s[:, None, None, :]) / 127.5 - 1.0, b.shape),
+                                   atol=1e-6)  # whole digits
+    # Drawn afresh: consecutive steps differ, and 960 draws of 60 use them all.
+    assert not any(np.array_equal(sources[i], sources[i + 1]) for i in range(39))
+    assert set(np.unique(sources)) == set(range(60))
+    # A stream started at step 25 is the same stream from its 26th element on.
+    resumed = [b.numpy() for b in make_fresh_stream(digits[..., None], 8, seed=3, start_step=25).take(15)]
+    np.testing.assert_array_equal(np.stack(resumed), np.stack(batches[25:]))
+    other = next(iter(make_fresh_stream(digits, 8, seed=4))).numpy()
+    assert not np.array_equal(other, batches[0])
+    grouped = next(iter(make_fresh_stream(digits, 4, seed=3, group=2))).numpy()
+    assert grouped.shape == (4, 2, 28, 28, 3)
+    assert fresh_steps_per_epoch(60_000, 128) == 468
+    with pytest.raises(DatasetError, match="uint8 digit images"):
+        make_fresh_stream(digits.astype(np.float32), 8)
+    with pytest.raises(DatasetError, match="batch_size 61 is larger than the 60 digits"):
+        make_fresh_stream(digits, 61)
+
+
+def test_pacgan_preset_trains_on_fresh_stacks_of_real_digits(data_dir):
+    from zoo.models.cgan import CGAN
+    from zoo.models.dcgan import DCGAN
+    from zoo.training.datasets import load_training_data
+
+    model = DCGAN.from_preset("dcgan_stacked_mnist_pacgan", seed=0)
+    model.compile()
+    data = load_training_data(model, "stacked_mnist_fresh", "test", data_dir, (28, 28, 3), resize=False)
+    assert data.image_shape == (28, 28, 3) and data.num_examples == 10_000
+    assert data.steps_per_epoch(128) == 78 and "drawn afresh" in data.description
+    first = next(iter(data.stream(16, 0, None, 0))).numpy()
+    assert first.shape == (16, 28, 28, 3) and -1.0 <= first.min() < first.max() <= 1.0
+    before = [w.numpy().copy() for w in model.discriminator.trainable_weights]
+    model.fit(data.stream(16, 0, None, 0), epochs=1, steps_per_epoch=2, verbose=0)
+    assert int(model.step.numpy()) == 2
+    assert any(not np.allclose(a, w.numpy()) for a, w in zip(before, model.discriminator.trainable_weights))
+    conditional = CGAN.from_preset("cgan_mnist")
+    with pytest.raises(DatasetError, match="stacked_mnist_fresh has no labels"):
+        load_training_data(conditional, "stacked_mnist_fresh", "test", data_dir, (28, 28, 1), resize=False)
+
+
 def test_missing_mnist_is_named_as_the_source_of_stacked_mnist(tmp_path):
     (tmp_path / "mnist").mkdir()
     (tmp_path / "mnist" / "train-images-idx3-ubyte").write_bytes(b"\0\0\x08\x03")  # truncated

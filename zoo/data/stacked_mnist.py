@@ -20,6 +20,11 @@ builds a fixed set from that split of MNIST (``STACKED_MNIST_SPLITS``):
 
 The construction is deterministic (a NumPy ``Generator`` with a fixed
 seed), so every run and every machine gets the same images.
+
+``stacked_mnist_fresh`` (``FRESH``) trains on stacks drawn afresh at every
+step from that split's digits instead, as PacGAN's code does in Metz et
+al.'s setting (``make_fresh_stream``): no fixed set, so no stack is seen
+twice and 500,000 steps see 64 million of them.
 """
 
 from __future__ import annotations
@@ -31,6 +36,7 @@ import numpy as np
 from zoo.core.errors import DatasetError
 
 NAME = "stacked_mnist"
+FRESH = "stacked_mnist_fresh"
 NUM_MODES = 1000
 # split -> (number of stacked images, seed); each is built from the same
 # split of MNIST.
@@ -104,3 +110,77 @@ def source_identity(split: str, data_dir) -> str:
 
     count, seed = STACKED_MNIST_SPLITS.get(split, (None, None))
     return f"{NAME}:{count}:{seed}:" + mnist_identity("mnist", split, data_dir)
+
+
+def _digit_images(images: np.ndarray) -> np.ndarray:
+    """``images`` as uint8 ``[M, H, W]`` (a trailing channel of 1 dropped),
+    or DatasetError."""
+    images = np.asarray(images)
+    if images.ndim == 4 and images.shape[-1] == 1:
+        images = images[..., 0]
+    if images.dtype != np.uint8 or images.ndim != 3 or len(images) == 0:
+        raise DatasetError(
+            f"stacked MNIST needs uint8 digit images [M, H, W] or [M, H, W, 1], M >= 1; got "
+            f"{images.dtype} {tuple(np.shape(images))}"
+        )
+    return images
+
+
+def fresh_steps_per_epoch(num_digits: int, batch_size: int) -> int:
+    """Steps of a nominal epoch of fresh stacks: as many stacks as there are
+    digits (``num_digits // batch_size``; 468 for 60,000 at batch 128)."""
+    if not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
+        raise DatasetError(f"batch_size must be an int >= 1, got {batch_size!r}")
+    if batch_size > num_digits:
+        raise DatasetError(f"batch_size {batch_size} is larger than the {num_digits} digits")
+    return num_digits // batch_size
+
+
+def make_fresh_stream(digits: np.ndarray, batch_size: int, *, seed: int = 0, start_step: int = 0,
+                      group: int = 1):
+    """Endless training stream of stacks drawn afresh at every step.
+
+    Args:
+      digits: uint8 ``[M, H, W]`` or ``[M, H, W, 1]`` MNIST digits.
+      batch_size: stacks per batch.
+      seed: with the global step, the key of the draw.
+      start_step: the global step of the stream's first element.
+      group: ``k`` batches per element, for a model with
+        ``real_batches_per_step`` k (one per discriminator update).
+
+    Returns:
+      a ``tf.data.Dataset`` whose element at position i is global step
+      ``start_step + i``: float32 ``[batch_size, H, W, 3]`` in [-1, 1]
+      (``[batch_size, k, H, W, 3]`` when ``group`` k > 1). Its
+      ``3 * batch_size * k`` digit indices are drawn uniformly, with
+      replacement, by a stateless Philox generator keyed by (seed, step), so
+      a resumed stream continues exactly where an interrupted one stopped.
+    """
+    import tensorflow as tf
+
+    digits = _digit_images(digits)
+    if not isinstance(group, (int, np.integer)) or group < 1:
+        raise DatasetError(f"group must be an int >= 1, got {group!r}")
+    if not isinstance(start_step, (int, np.integer)) or start_step < 0:
+        raise DatasetError(f"start_step must be an int >= 0, got {start_step!r}")
+    fresh_steps_per_epoch(len(digits), int(batch_size))  # checks the batch size
+    count = int(batch_size) * int(group)
+    height, width = digits.shape[1:]
+    with tf.device("/CPU:0"):
+        digits_tensor = tf.convert_to_tensor(digits)
+
+    def batch_at(step):
+        indices = tf.random.stateless_uniform(
+            [count, 3], seed=tf.stack([tf.constant(seed, tf.int64), step]),
+            minval=0, maxval=len(digits), dtype=tf.int64, alg="philox",
+        )
+        stacks = tf.transpose(tf.gather(digits_tensor, indices), [0, 2, 3, 1])  # [count, H, W, 3]
+        stacks = tf.cast(stacks, tf.float32) / 127.5 - 1.0
+        if group > 1:
+            stacks = tf.reshape(stacks, [int(batch_size), int(group), height, width, 3])
+        return stacks
+
+    steps = tf.data.Dataset.counter(int(start_step), dtype=tf.int64)
+    return steps.map(batch_at, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True).prefetch(
+        tf.data.AUTOTUNE
+    )

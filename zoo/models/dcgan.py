@@ -46,47 +46,98 @@ def upsampling_plan(image_size):
     return size, stages
 
 
+def size_ladder(image_size, seed_size=None):
+    """Feature-map sizes from the generator's seed up to the image,
+    ``[seed_size, ..., image_size]``, one stride-2 stage per step.
+
+    Without ``seed_size``: ``upsampling_plan``'s exact halvings (28 -> [7, 14,
+    28], 32 -> [4, 8, 16, 32]). With it: the image size halved, rounding up
+    as a stride-2 "same" convolution does, until it reaches ``seed_size``
+    (28 with seed 4 -> [4, 7, 14, 28], the Stacked-MNIST networks of Metz et
+    al. 2016's and PacGAN's code).
+    """
+    if seed_size is None:
+        seed, stages = upsampling_plan(image_size)
+        return [seed * 2**i for i in range(stages + 1)]
+    sizes = [int(image_size)]
+    while sizes[-1] > seed_size:
+        sizes.append(-(-sizes[-1] // 2))
+    if len(sizes) < 2 or sizes[-1] != seed_size:
+        raise ConfigError(
+            f"seed_size {seed_size} is not reached by halving the image size {image_size} "
+            f"(rounding up): halving gives {sizes}; pick one of those below {image_size}."
+        )
+    return sizes[::-1]
+
+
+def _output_padding(size_in, size_out, kernel_size):
+    """``output_padding`` of a stride-2 "same" transposed convolution from
+    ``size_in`` to ``size_out`` (``2 * size_in`` or one less); None, Keras's
+    default, for the exact doubling."""
+    if size_out == 2 * size_in:
+        return None
+    return size_out - 2 * size_in + 2 - kernel_size % 2
+
+
 def upsample_to_image(
-    x, image_shape, base_filters=128, kernel_size=5, prefix="up", output_name=None, output_dtype=None
+    x, image_shape, base_filters=128, kernel_size=5, prefix="up", output_name=None, output_dtype=None,
+    seed_size=None, output_convolution=False,
 ):
     """DCGAN's generator body: features ``[batch, d]`` -> pre-activation images.
 
-    Projects to the ``s x s x base_filters * 2**(k-1)`` seed of
-    ``upsampling_plan`` (batch norm, ReLU), then ``k`` stride-2 transposed
-    convolutions halving the channels (batch norm, ReLU), the last one to
-    ``image_shape[-1]`` channels. Layers are named ``project``,
-    ``<prefix>1`` ... ``<prefix>k`` (the last one ``output_name`` if given,
-    computing in ``output_dtype`` if given). Shared by DCGAN's generator, the
-    conditional generator and EBGAN's decoder.
+    Projects to the ``s x s`` seed of ``size_ladder`` (``upsampling_plan``'s
+    unless ``seed_size`` is given; batch norm, ReLU), then ``k`` stride-2
+    transposed convolutions halving the channels (batch norm, ReLU), the last
+    one to ``image_shape[-1]`` channels; the seed has ``base_filters *
+    2**(k-1)`` channels. With ``output_convolution`` all ``k`` are hidden
+    layers (the last with ``base_filters`` channels, the seed with
+    ``base_filters * 2**k``) and a stride-1 convolution maps to the image
+    channels, as in Metz et al.'s and PacGAN's Stacked-MNIST generator.
+    Layers are named ``project``, ``<prefix>1`` ... (the output layer
+    ``output_name`` if given, computing in ``output_dtype`` if given).
+    Shared by DCGAN's generator, the conditional generator and EBGAN's
+    decoder.
     """
-    seed_size, stages = upsampling_plan(image_shape[0])
-    top_filters = base_filters * 2 ** (stages - 1)
+    sizes = size_ladder(image_shape[0], seed_size)
+    stages = len(sizes) - 1
+    hidden = stages if output_convolution else stages - 1
     x = keras.layers.Dense(
-        seed_size * seed_size * top_filters,
+        sizes[0] * sizes[0] * base_filters * 2**hidden,
         use_bias=False,
         kernel_initializer=weight_init(),
         name="project",
     )(x)
-    x = keras.layers.Reshape((seed_size, seed_size, top_filters))(x)
+    x = keras.layers.Reshape((sizes[0], sizes[0], base_filters * 2**hidden))(x)
     x = layers.batch_norm(name="project_bn")(x)
     x = keras.layers.ReLU()(x)
-    for stage in range(1, stages):
+    for stage in range(1, hidden + 1):
         x = keras.layers.Conv2DTranspose(
-            base_filters * 2 ** (stages - 1 - stage),
+            base_filters * 2 ** (hidden - stage),
             kernel_size,
             strides=2,
             padding="same",
+            output_padding=_output_padding(sizes[stage - 1], sizes[stage], kernel_size),
             use_bias=False,
             kernel_initializer=weight_init(),
             name=f"{prefix}{stage}",
         )(x)
         x = layers.batch_norm(name=f"{prefix}{stage}_bn")(x)
         x = keras.layers.ReLU()(x)
+    if output_convolution:
+        return keras.layers.Conv2D(
+            image_shape[-1],
+            kernel_size,
+            padding="same",
+            kernel_initializer=weight_init(),
+            dtype=output_dtype,
+            name=output_name or f"{prefix}_output",
+        )(x)
     return keras.layers.Conv2DTranspose(
         image_shape[-1],
         kernel_size,
         strides=2,
         padding="same",
+        output_padding=_output_padding(sizes[-2], sizes[-1], kernel_size),
         kernel_initializer=weight_init(),
         dtype=output_dtype,
         name=output_name or f"{prefix}{stages}",
@@ -104,6 +155,14 @@ class DCGANGenerator(Network):
         base_filters: channels of the last hidden layer; each earlier stage
             doubles them (128 gives the paper's 1024-512-256-128 at 64x64).
         kernel_size: transposed-convolution kernel (5 in the paper).
+        seed_size: side of the projected seed; None (the default) takes
+            ``upsampling_plan``'s, otherwise the image size is halved
+            (rounding up) down to it (``size_ladder``: 4 at 28x28 gives
+            4 -> 7 -> 14 -> 28).
+        output_convolution: end with a stride-1 convolution to the image
+            channels after ``k`` hidden up-convolutions, instead of an
+            up-convolution to them (Metz et al. 2016's and PacGAN's
+            Stacked-MNIST generator; ``upsample_to_image``).
     """
 
     def __init__(
@@ -112,11 +171,14 @@ class DCGANGenerator(Network):
         latent_dim=100,
         base_filters=128,
         kernel_size=5,
+        seed_size=None,
+        output_convolution=False,
         **kwargs,
     ):
         image_shape = square_image_shape(image_shape, "DCGAN")
         noise = keras.Input((latent_dim,), name="noise")
-        x = upsample_to_image(noise, image_shape, base_filters, kernel_size)
+        x = upsample_to_image(noise, image_shape, base_filters, kernel_size,
+                              seed_size=seed_size, output_convolution=output_convolution)
         # float32 output: tanh in float16 would quantise the images coarsely.
         images = keras.layers.Activation("tanh", dtype="float32", name="images")(x)
         super().__init__(inputs=noise, outputs=images, **kwargs)
@@ -124,6 +186,8 @@ class DCGANGenerator(Network):
         self.latent_dim = latent_dim
         self.base_filters = base_filters
         self.kernel_size = kernel_size
+        self.seed_size = seed_size
+        self.output_convolution = bool(output_convolution)
 
 
 @keras.saving.register_keras_serializable(package="zoo")
@@ -131,8 +195,9 @@ class DCGANDiscriminator(Network):
     """DCGAN discriminator: images ``[batch, H, W, C]`` -> logits ``[batch, 1]``.
 
     Stride-2 convolutions with ``base_filters * 2**i`` channels halve the image
-    down to the generator's seed size; batch norm on all but the first;
-    LeakyReLU(0.2); a linear logit on the flattened features.
+    down to the generator's seed size; batch norm on all but the first (the
+    paper's guideline); LeakyReLU(0.2); a linear logit on the flattened
+    features.
 
     Args:
         image_shape: ``(H, W, C)`` as for the generator.
@@ -147,6 +212,13 @@ class DCGANDiscriminator(Network):
             logit; 0 (the default) leaves it out.
         minibatch_kernel_dim: its ``C``, the size of each projected row
             (5, as in the authors' code).
+        seed_size: the size the convolutions halve down to (rounding up),
+            as for the generator; None takes ``upsampling_plan``'s.
+        first_layer_batch_norm: batch-normalise the first convolution too
+            (Metz et al.'s and PacGAN's Stacked-MNIST discriminator); only
+            with ``batch_norm``.
+        leaky_relu_slope: the LeakyReLU's negative slope (0.2 in the paper,
+            0.3 in PacGAN's Stacked-MNIST code).
     """
 
     def __init__(
@@ -158,10 +230,18 @@ class DCGANDiscriminator(Network):
         spectral_norm=False,
         minibatch_kernels=0,
         minibatch_kernel_dim=5,
+        seed_size=None,
+        first_layer_batch_norm=False,
+        leaky_relu_slope=0.2,
         **kwargs,
     ):
         image_shape = square_image_shape(image_shape, "DCGAN")
-        _, stages = upsampling_plan(image_shape[0])
+        stages = len(size_ladder(image_shape[0], seed_size)) - 1
+        if first_layer_batch_norm and not batch_norm:
+            raise ConfigError(
+                "DCGANDiscriminator: first_layer_batch_norm=True needs batch_norm=True "
+                "(batch_norm=False leaves every layer without it)."
+            )
         if minibatch_kernels < 0 or minibatch_kernel_dim < 1:
             raise ConfigError(
                 "DCGANDiscriminator: minibatch_kernels must be >= 0 (0: no minibatch "
@@ -172,21 +252,22 @@ class DCGANDiscriminator(Network):
         images = keras.Input(image_shape, name="images")
         x = images
         for stage in range(stages):
+            normalised = batch_norm and (stage > 0 or first_layer_batch_norm)
             x = layers.spectral_norm(
                 keras.layers.Conv2D(
                     base_filters * 2**stage,
                     kernel_size,
                     strides=2,
                     padding="same",
-                    use_bias=not (batch_norm and stage > 0),
+                    use_bias=not normalised,
                     kernel_initializer=weight_init(),
                     name=f"down{stage + 1}",
                 ),
                 enabled=spectral_norm,
             )(x)
-            if batch_norm and stage > 0:
+            if normalised:
                 x = layers.batch_norm(name=f"down{stage + 1}_bn")(x)
-            x = keras.layers.LeakyReLU(0.2)(x)
+            x = keras.layers.LeakyReLU(leaky_relu_slope)(x)
         x = keras.layers.Flatten()(x)
         if minibatch_kernels:
             x = layers.MinibatchDiscrimination(
@@ -208,6 +289,9 @@ class DCGANDiscriminator(Network):
         self.spectral_norm = spectral_norm
         self.minibatch_kernels = int(minibatch_kernels)
         self.minibatch_kernel_dim = int(minibatch_kernel_dim)
+        self.seed_size = seed_size
+        self.first_layer_batch_norm = bool(first_layer_batch_norm)
+        self.leaky_relu_slope = float(leaky_relu_slope)
 
 
 SMALL_DISCRIMINATOR = {"base_filters": 4, "kernel_size": 3}
@@ -258,6 +342,30 @@ PRESETS = {
         "description": "dcgan_stacked_mnist_small with minibatch discrimination "
         "(Salimans et al. 2016; 50 kernels of 5) before the discriminator's logit.",
         "discriminator": {**SMALL_DISCRIMINATOR, "minibatch_kernels": 50},
+    },
+    # The networks and schedule of PacGAN's code for Metz et al.'s setting
+    # (github.com/fjxmlzn/PacGAN, stacked_MNIST_experiments/
+    # unrolled_GAN_experiment, D=0.25G), where its DCGAN covers 78.5 of the
+    # 1,000 modes (Lin et al. 2018, Table 3; Metz et al.'s: 30.6).
+    "dcgan_stacked_mnist_pacgan": {
+        "description": "Stacked MNIST with PacGAN's code's networks for Metz et al.'s setting: "
+        "N(0, 1) noise of 256; generator 4x4x64 -> 7x7x32 -> 14x14x16 -> 28x28x8 3x3 "
+        "up-convolutions and a 3x3 convolution to RGB; discriminator three 3x3 stride-2 "
+        "convolutions of 2, 4 and 8 filters, all batch-normalised, LeakyReLU(0.3); stacks "
+        "drawn afresh each step; batch 128, Adam 2e-4 (D) / 1e-4 (G), betas (0.5, 0.99); "
+        "1,068 epochs of 468 steps (499,824, PacGAN's 500,000 iterations).",
+        "image_shape": (28, 28, 3),
+        "generator": {"latent_dim": 256, "base_filters": 8, "kernel_size": 3, "seed_size": 4,
+                      "output_convolution": True},
+        "discriminator": {"base_filters": 2, "kernel_size": 3, "seed_size": 4,
+                          "first_layer_batch_norm": True, "leaky_relu_slope": 0.3},
+        "training": {
+            "dataset": "stacked_mnist_fresh",
+            "batch_size": 128,
+            "epochs": 1068,
+            "d_optimizer": adam(2e-4, beta_1=0.5, beta_2=0.99),
+            "g_optimizer": adam(1e-4, beta_1=0.5, beta_2=0.99),
+        },
     },
     "dcgan_cifar10": {
         "description": "32x32 RGB (CIFAR-10): 4x4x512 seed, three up-convolutions.",

@@ -31,7 +31,7 @@ import numpy as np
 
 from zoo import data
 from zoo.core.errors import DatasetError
-from zoo.data import translation
+from zoo.data import stacked_mnist, translation
 
 
 @dataclasses.dataclass
@@ -81,6 +81,8 @@ def load_training_data(model, dataset, split, data_dir, image_shape, resize, deg
 
 
 def _images(model, dataset, split, data_dir, image_shape, size, group):
+    if str(dataset) == stacked_mnist.FRESH:
+        return _fresh_stacks(model, split, data_dir, image_shape, size, group)
     if str(dataset).startswith("emoji:") and "," not in str(dataset):
         # One emoji style as an image set (ProGAN's emoji preset), labelled
         # by category for a class-conditional model (BigGAN's).
@@ -127,6 +129,31 @@ def _images(model, dataset, split, data_dir, image_shape, size, group):
         # A model with a grid of its own (LAPGAN: every pyramid level) shows it.
         grid=(lambda model: model.training_grid()) if hasattr(model, "training_grid") else None,
         grid_condition=model.condition.grid_values(64) if with_labels else None,
+    )
+
+
+def _fresh_stacks(model, split, data_dir, image_shape, size, group):
+    """Stacked MNIST drawn afresh at every step from ``split``'s digits
+    (``zoo.data.stacked_mnist.make_fresh_stream``)."""
+    if model.condition.kind != "none":
+        raise DatasetError(
+            f"{stacked_mnist.FRESH} has no labels for {type(model).__name__}'s condition: "
+            "train an unconditional model on it"
+        )
+    digits, _ = data.load_arrays("mnist", split, data_dir, image_size=size)
+    shape = (*digits.shape[1:3], 3)
+    _check_shape(np.zeros((1, *shape), np.uint8), image_shape, stacked_mnist.FRESH, size)
+
+    def stream(batch, start_step, resolution=None, seed=0):
+        return stacked_mnist.make_fresh_stream(digits, batch, seed=seed, start_step=start_step, group=group)
+
+    return TrainingData(
+        description=f"{stacked_mnist.FRESH} {split}: stacks of 3 of {len(digits)} digits drawn "
+        f"afresh each step {shape}",
+        num_examples=len(digits),
+        image_shape=shape,
+        stream=stream,
+        steps_per_epoch=lambda batch: stacked_mnist.fresh_steps_per_epoch(len(digits), batch * group),
     )
 
 
