@@ -359,13 +359,8 @@ PRESETS = {
                       "output_convolution": True},
         "discriminator": {"base_filters": 2, "kernel_size": 3, "seed_size": 4,
                           "first_layer_batch_norm": True, "leaky_relu_slope": 0.3},
-        "training": {
-            "dataset": "stacked_mnist_fresh",
-            "batch_size": 128,
-            "epochs": 1068,
-            "d_optimizer": adam(2e-4, beta_1=0.5, beta_2=0.99),
-            "g_optimizer": adam(1e-4, beta_1=0.5, beta_2=0.99),
-        },
+        # Metz et al.'s batch and optimisers, as in the _small presets.
+        "training": {**STACKED_MNIST_SMALL["training"], "dataset": "stacked_mnist_fresh", "epochs": 1068},
     },
     "dcgan_cifar10": {
         "description": "32x32 RGB (CIFAR-10): 4x4x512 seed, three up-convolutions.",
