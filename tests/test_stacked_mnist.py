@@ -218,7 +218,7 @@ def test_fresh_stacks_are_new_each_step_resume_exactly_and_come_from_the_digits(
     assert fresh_steps_per_epoch(60_000, 128) == 468
     with pytest.raises(DatasetError, match="uint8 digit images"):
         make_fresh_stream(digits.astype(np.float32), 8)
-    with pytest.raises(DatasetError, match="batch_size 61 is larger than the 60 digits"):
+    with pytest.raises(DatasetError, match=r"batch_size 61 is larger than the dataset \(60 examples\)"):
         make_fresh_stream(digits, 61)
 
 
@@ -241,6 +241,9 @@ def test_pacgan_preset_trains_on_fresh_stacks_of_real_digits(data_dir):
     conditional = CGAN.from_preset("cgan_mnist")
     with pytest.raises(DatasetError, match="stacked_mnist_fresh has no labels"):
         load_training_data(conditional, "stacked_mnist_fresh", "test", data_dir, (28, 28, 1), resize=False)
+    with pytest.raises(DatasetError, match=r"stacked_mnist_fresh images have shape \(28, 28, 3\) but the "
+                       r"model takes \(32, 32, 3\) \(--resize"):
+        load_training_data(model, "stacked_mnist_fresh", "test", data_dir, (32, 32, 3), resize=False)
 
 
 def test_missing_mnist_is_named_as_the_source_of_stacked_mnist(tmp_path):

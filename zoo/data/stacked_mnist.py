@@ -60,19 +60,10 @@ def stacked_mnist(images: np.ndarray, labels: np.ndarray, count: int,
       ``images[k]`` for the k drawn for (i, c); and int64 mode ids [count],
       ``100 * labels[k_r] + 10 * labels[k_g] + labels[k_b]``.
     """
-    images = np.asarray(images)
+    images = _digit_images(images)
     labels = np.asarray(labels)
-    if images.ndim == 4 and images.shape[-1] == 1:
-        images = images[..., 0]
-    if images.dtype != np.uint8 or images.ndim != 3:
-        raise DatasetError(
-            f"stacked_mnist needs uint8 digit images [M, H, W] or [M, H, W, 1], got "
-            f"{images.dtype} {tuple(np.shape(images))}"
-        )
     if labels.shape != (len(images),):
         raise DatasetError(f"labels must have shape ({len(images)},) to match the images, got {labels.shape}")
-    if len(images) == 0:
-        raise DatasetError("stacked_mnist needs at least one digit image")
     if labels.min() < 0 or labels.max() > 9:
         raise DatasetError(f"digit labels must be in 0..9, got {labels.min()}..{labels.max()}")
     if not isinstance(count, (int, np.integer)) or count < 0:
@@ -129,11 +120,9 @@ def _digit_images(images: np.ndarray) -> np.ndarray:
 def fresh_steps_per_epoch(num_digits: int, batch_size: int) -> int:
     """Steps of a nominal epoch of fresh stacks: as many stacks as there are
     digits (``num_digits // batch_size``; 468 for 60,000 at batch 128)."""
-    if not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
-        raise DatasetError(f"batch_size must be an int >= 1, got {batch_size!r}")
-    if batch_size > num_digits:
-        raise DatasetError(f"batch_size {batch_size} is larger than the {num_digits} digits")
-    return num_digits // batch_size
+    from zoo.data.stream import steps_per_epoch
+
+    return steps_per_epoch(num_digits, batch_size)
 
 
 def make_fresh_stream(digits: np.ndarray, batch_size: int, *, seed: int = 0, start_step: int = 0,

@@ -54,8 +54,12 @@ class TrainingData:
 
 
 def _check_shape(images, image_shape, name, resize):
+    _check_example_shape(images.shape[1:], image_shape, name, resize)
+
+
+def _check_example_shape(example_shape, image_shape, name, resize):
     hint = "" if resize else " (--resize centre-crops and resizes them)"
-    actual = tuple(int(d) for d in images.shape[1:])
+    actual = tuple(int(d) for d in example_shape)
     if image_shape is not None and actual != tuple(image_shape):
         raise DatasetError(f"{name} images have shape {actual} but the model takes {tuple(image_shape)}{hint}")
 
@@ -142,7 +146,7 @@ def _fresh_stacks(model, split, data_dir, image_shape, size, group):
         )
     digits, _ = data.load_arrays("mnist", split, data_dir, image_size=size)
     shape = (*digits.shape[1:3], 3)
-    _check_shape(np.zeros((1, *shape), np.uint8), image_shape, stacked_mnist.FRESH, size)
+    _check_example_shape(shape, image_shape, stacked_mnist.FRESH, size)
 
     def stream(batch, start_step, resolution=None, seed=0):
         return stacked_mnist.make_fresh_stream(digits, batch, seed=seed, start_step=start_step, group=group)
