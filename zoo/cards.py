@@ -267,7 +267,8 @@ def write_card(export_dir, scores=(), baselines=(), grid=None, title=None, notes
         split = first.get("split") or first.get("real_split") or "test"
         lines += [
             "## Scores", "",
-            f"On the {split} split ({count} images){', ' + first['dataset'] if first.get('dataset') else ''}:",
+            f"On the {split} split ({count} images)"
+            + (f", {_dataset_label(first['dataset'])}:" if first.get("dataset") else ":"),
             "",
             "| model | " + " | ".join(label for _, label, _ in keys) + " |",
             "|---|" + "---|" * len(keys),
@@ -376,6 +377,12 @@ def floor_fid(dataset, floors_dir=FLOORS_DIR):
     return json.loads(path.read_text()).get("fid") if path.is_file() else None
 
 
+def _dataset_label(dataset) -> str:
+    """``dataset`` as a card names it: CIFAR-10 in ``../shared`` is a JPEG
+    q75 copy, so every CIFAR-10 score says so."""
+    return f"{dataset} (JPEG q75 copy)" if str(dataset).endswith("cifar10") else str(dataset)
+
+
 def pretrained_table(models=None, floors_dir=FLOORS_DIR):
     """Markdown for README: the shipped models scored at the papers'
     protocol (Inception FID of 10,000 samples against the 10,000 test
@@ -397,9 +404,8 @@ def pretrained_table(models=None, floors_dir=FLOORS_DIR):
         paper = "; ".join(f"{fid} ({label})" for label, fid, _ in published) or "-"
         floor = floor_fid(scores.get("dataset"), floors_dir)
         minutes = training_minutes(folder, metadata)
-        jpeg = " (JPEG q75 copy)" if str(scores.get("dataset")).endswith("cifar10") else ""
         rows.append(
-            f"| [`{name}`](savedmodels/{name}/README.md) | {scores.get('dataset')}{jpeg} | "
+            f"| [`{name}`](savedmodels/{name}/README.md) | {_dataset_label(scores.get('dataset'))} | "
             f"{metadata.get('step', 0):,} steps, {minutes:.0f} min | **{scores['fid']:.2f}** | {paper} | "
             f"{_value(scores, 'kid_mean', '{:.2f}')} | {_value(scores, 'precision', '{:.3f}')} / "
             f"{_value(scores, 'recall', '{:.3f}')} | {'-' if floor is None else f'{floor:.2f}'} |"
