@@ -209,6 +209,25 @@ def test_presets_build_with_the_papers_training_settings(preset, shape):
     assert zoo.presets()[preset] == "sngan" and zoo.get("sngan") is SNGAN
 
 
+def test_sndcgan_preset_trains_the_same_networks_with_the_authors_standard_cnn_settings():
+    # chainer-gan-lib's sndcgan, the authors' code for the standard CNN: one
+    # discriminator update per step, non-saturating loss, Adam(2e-4, 0.5,
+    # 0.999), batch 64, 100k updates.
+    model = SNGAN.from_preset("sndcgan_cifar10", seed=0)
+    released = SNGAN.from_preset("sngan_cifar10", seed=0)
+    assert model.d_steps == 1 and model.fresh_real_batches is False
+    assert model.adversarial_loss == "non_saturating"
+    assert [w.shape for w in model.generator.weights] == [w.shape for w in released.generator.weights]
+    assert [w.shape for w in model.discriminator.weights] == [
+        w.shape for w in released.discriminator.weights
+    ]
+    training = SNGAN.preset_config("sndcgan_cifar10")["training"]
+    adam = {"learning_rate": 2e-4, "beta_1": 0.5, "beta_2": 0.999}
+    assert training["d_optimizer"]["config"] == training["g_optimizer"]["config"] == adam
+    assert training["batch_size"] == 64 and training["dataset"] == "cifar10"
+    assert abs(training["epochs"] * (50_000 // 64) - 100_000) < 50_000 // 64
+
+
 def test_compile_defaults_to_the_papers_adam():
     model = small_sngan()
     for optimizer in (model.d_optimizer, model.g_optimizer):
