@@ -14,6 +14,7 @@ import tensorflow as tf
 from zoo import export
 from zoo.core.errors import ConfigError
 from zoo.models.dcgan import DCGAN, DCGANDiscriminator, DCGANGenerator
+from zoo.models.discogan import DiscoGAN
 
 from gan_checks import assert_generator_round_trip, assert_served_without_zoo
 
@@ -160,6 +161,20 @@ def test_a_model_trained_on_other_data_is_built_from_the_preset_its_metadata_nam
     assert np.abs(np.asarray(fashion) - np.asarray(digits)).max() > 0.1
     with pytest.raises(ConfigError, match="Unknown preset 'dcgan_moon'"):
         DCGAN.from_preset("dcgan_moon", pretrained=True)
+
+
+def test_a_pretrained_model_is_built_from_its_training_preset_even_where_its_name_is_a_preset():
+    # discogan_emoji is also a preset (the 10k-iteration curriculum); the
+    # shipped model was trained from discogan_emoji_no_curriculum, and
+    # fine-tuning it continues with that setting.
+    assert zoo.pretrained()["discogan_emoji"]["preset"] == "discogan_emoji_no_curriculum"
+    model = DiscoGAN.from_preset("discogan_emoji", pretrained=True)
+    assert model.curriculum_iterations == 0
+    assert DiscoGAN.from_preset("discogan_emoji").curriculum_iterations == 10_000
+    images = np.linspace(-1, 1, 2 * 64 * 64 * 3, dtype="float32").reshape(2, 64, 64, 3)
+    np.testing.assert_allclose(
+        model.generator(images, training=False), zoo.load("discogan_emoji")(images, training=False), atol=1e-5
+    )
 
 
 @pytest.mark.parametrize("name, inputs", [

@@ -125,17 +125,20 @@ class ZooModel(keras.Model):
         ``pretrained=True`` the trained generator the zoo ships under that
         name (``zoo.pretrained``), ready to sample or fine-tune.
 
-        With ``pretrained=True``, ``name`` may also be a shipped model
-        trained from another preset on other data (``dcgan_fashion_mnist``,
-        the ``dcgan_mnist`` preset on Fashion-MNIST): the model is built from
-        the preset its metadata names.
+        With ``pretrained=True`` the model is built from the preset the
+        shipped model's metadata names, which may differ from its name: a
+        preset trained on other data (``dcgan_fashion_mnist``, the
+        ``dcgan_mnist`` preset on Fashion-MNIST) or another preset of the
+        same networks (``discogan_emoji``, trained from
+        ``discogan_emoji_no_curriculum``),
+        so that fine-tuning continues with the training settings it had.
 
         ``overrides`` replace constructor arguments of the model, e.g.
         ``seed=0``; a dict under a network's role (``generator={...}``)
         updates that network's arguments.
         """
         preset_name = name
-        if pretrained and name not in cls.presets:
+        if pretrained:
             from zoo.pretrained import pretrained as shipped
 
             preset_name = (shipped().get(name) or {}).get("preset") or name
