@@ -542,6 +542,19 @@ def test_a_fresh_copy_of_mnist_keeps_its_cache_identity(tmp_path, datasets_dir):
     assert source_identity("mnist", "train", tmp_path) != source_identity("mnist", "test", tmp_path)
 
 
+def test_scores_against_the_jpeg_cifar10_copy_are_noted_and_the_originals_are_not(datasets_dir, tmp_path,
+                                                                                   monkeypatch):
+    """zoo.evaluate records this note, and cards print it beside the scores."""
+    from zoo.data import source_note
+
+    monkeypatch.delenv("ZOO_DATA_DIR", raising=False)
+    assert source_note("cifar10", "test", datasets_dir) == "JPEG q75 copy"
+    assert source_note("cifar10", "train", datasets_dir / "cifar10") == "JPEG q75 copy"
+    # No local copy there: load_arrays would read TFDS's lossless originals.
+    assert source_note("cifar10", "test", tmp_path) is None
+    assert source_note("mnist", "test", datasets_dir) is None
+
+
 def test_a_moved_folder_finds_its_decoded_cache_unless_its_labels_change(tmp_path, mnist_test, cache_dir):
     from zoo.data import source_identity
 

@@ -52,6 +52,7 @@ def test_evaluate_generator_writes_classifier_scores(tmp_path, cache):
         else:
             assert scores[key] == value, key
     assert scores["classifier_fid"] > 1.0  # an untrained generator is far from the digits
+    assert scores["source_note"] is None  # MNIST's IDX files are the published ones
     assert 1.0 <= scores["classifier_score_mean"] <= 10.0
     assert list(cache.glob("real_features/classifier_mnist_*-mnist-test-300-*.npz"))
 

@@ -125,15 +125,19 @@ def test_readme_table_lists_models_scored_at_the_protocol_with_published_values(
     assert "gan_mnist" not in table.replace("dcgan_mnist", "")
     assert "![dcgan_mnist](savedmodels/dcgan_mnist/samples.png)" in table
     assert cards.floor_fid("../shared/datasets/mnist") == pytest.approx(1.556, abs=1e-3)  # the shipped floor
-    # Our CIFAR-10 is a JPEG q75 copy: the table and the card say so beside its scores.
-    cifar = {"dcgan_cifar10": {"architecture": "dcgan", "path": str(folder),
-                               "scores": {**scores, "dataset": "cifar10", "fid": 70.0}}}
+    # Our CIFAR-10 is a JPEG q75 copy (zoo.evaluate records it as the
+    # source_note): the table and the card say so beside its scores.
+    cifar_scores = {**scores, "dataset": "cifar10", "fid": 70.0, "source_note": "JPEG q75 copy"}
+    cifar = {"dcgan_cifar10": {"architecture": "dcgan", "path": str(folder), "scores": cifar_scores}}
     assert "| cifar10 (JPEG q75 copy) | 5,622 steps, 30 min | **70.00** | 58.5 (NS GAN)" in \
         cards.pretrained_table(cifar, floors)
     scores_file = tmp_path / "cifar_scores.json"
-    scores_file.write_text(json.dumps({**scores, "dataset": "cifar10", "real_split": "test"}))
+    scores_file.write_text(json.dumps({**cifar_scores, "real_split": "test"}))
     assert "On the test split (10000 images), cifar10 (JPEG q75 copy):" in \
         cards.write_card(folder, scores=[scores_file])
+    # Scored against TFDS's originals (no note), it is plain CIFAR-10.
+    cifar["dcgan_cifar10"]["scores"] = {**cifar_scores, "source_note": None}
+    assert "| cifar10 | 5,622 steps, 30 min | **70.00** |" in cards.pretrained_table(cifar, floors)
 
     readme = tmp_path / "README.md"
     readme.write_text(f"intro\n{cards.README_BEGIN}\nold table\n{cards.README_END}\noutro\n")

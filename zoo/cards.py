@@ -268,7 +268,7 @@ def write_card(export_dir, scores=(), baselines=(), grid=None, title=None, notes
         lines += [
             "## Scores", "",
             f"On the {split} split ({count} images)"
-            + (f", {_dataset_label(first['dataset'])}:" if first.get("dataset") else ":"),
+            + (f", {_dataset_label(first)}:" if first.get("dataset") else ":"),
             "",
             "| model | " + " | ".join(label for _, label, _ in keys) + " |",
             "|---|" + "---|" * len(keys),
@@ -377,10 +377,13 @@ def floor_fid(dataset, floors_dir=FLOORS_DIR):
     return json.loads(path.read_text()).get("fid") if path.is_file() else None
 
 
-def _dataset_label(dataset) -> str:
-    """``dataset`` as a card names it: CIFAR-10 in ``../shared`` is a JPEG
-    q75 copy, so every CIFAR-10 score says so."""
-    return f"{dataset} (JPEG q75 copy)" if str(dataset).endswith("cifar10") else str(dataset)
+def _dataset_label(scores: dict) -> str:
+    """The dataset of ``scores`` (a ``zoo.evaluate`` result) as a card names
+    it, with how the files scored against differ from the published dataset
+    where they do (its ``source_note``: CIFAR-10 in ``../shared`` is a JPEG
+    q75 copy; from TFDS it is the original, and no note is added)."""
+    note = scores.get("source_note")
+    return f"{scores.get('dataset')} ({note})" if note else str(scores.get("dataset"))
 
 
 def pretrained_table(models=None, floors_dir=FLOORS_DIR):
@@ -405,7 +408,7 @@ def pretrained_table(models=None, floors_dir=FLOORS_DIR):
         floor = floor_fid(scores.get("dataset"), floors_dir)
         minutes = training_minutes(folder, metadata)
         rows.append(
-            f"| [`{name}`](savedmodels/{name}/README.md) | {_dataset_label(scores.get('dataset'))} | "
+            f"| [`{name}`](savedmodels/{name}/README.md) | {_dataset_label(scores)} | "
             f"{metadata.get('step', 0):,} steps, {minutes:.0f} min | **{scores['fid']:.2f}** | {paper} | "
             f"{_value(scores, 'kid_mean', '{:.2f}')} | {_value(scores, 'precision', '{:.3f}')} / "
             f"{_value(scores, 'recall', '{:.3f}')} | {'-' if floor is None else f'{floor:.2f}'} |"

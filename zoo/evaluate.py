@@ -63,6 +63,7 @@ from pathlib import Path
 import zoo  # noqa: F401  (before TensorFlow: turns oneDNN on)
 
 from zoo.core.errors import ConfigError, ZooError
+from zoo.data.sources import source_note
 from zoo.metrics.classifier import CLASSIFIER_DATASETS, classifier_extractor, shipped_classifier_path
 from zoo.metrics.features import FeatureExtractor, inception_extractor
 from zoo.metrics.frechet import frechet_distance, gaussian_statistics
@@ -131,6 +132,7 @@ def evaluate(dataset: str, data_dir: str | None, num_samples: int, generator: st
         images = sample_uint8(sampler, num_samples, seed=seed, batch_size=batch_size,
                               num_classes=num_classes)
     result = {"dataset": dataset, "real_split": real_split, "num_real": num_real,
+              "source_note": source_note(dataset, real_split, data_dir),
               "num_samples": num_samples, "generator": generator, "real_vs_real": real_vs_real,
               "truncation": truncation,
               "seed": seed, "networks": networks}
@@ -231,6 +233,7 @@ def evaluate_likelihood(model: str, dataset: str, data_dir: str | None, split: s
     dims = float(np.prod(images.shape[1:]))
     return {
         "model": model, "dataset": dataset, "split": split, "num_images": int(len(images)),
+        "source_note": source_note(dataset, split, data_dir),
         "levels": metadata["levels"], "nats_per_image": float(-nats.mean()),
         "bits_per_dim": float(-nats.mean() / (dims * np.log(2.0))),
         "seconds": round(time.time() - started, 1),

@@ -23,6 +23,7 @@ from zoo.data.sources import (
     LOCAL_SPLITS,
     load_arrays,
     source_identity,
+    source_note,
 )
 from zoo.data.stream import DatasetInfo, check_image_shape, load_dataset, make_dataset, steps_per_epoch
 
@@ -38,5 +39,6 @@ __all__ = [
     "load_dataset",
     "make_dataset",
     "source_identity",
+    "source_note",
     "steps_per_epoch",
 ]

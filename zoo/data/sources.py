@@ -58,6 +58,10 @@ KNOWN_DATASETS: dict = {
     # One zip holding cifar10/{train,test}/<class>/<n>.jpg.
     "cifar10": {
         "format": "images",
+        # ../shared holds CIFAR-10 re-encoded as JPEG at quality 75, so a
+        # score against these files is not one against the lossless
+        # originals (TFDS's): reports say so (``source_note``).
+        "local_copy": "JPEG q75 copy",
         "splits": {
             "train": ("cifar10_jpeg_q75.zip",),
             "test": ("cifar10_jpeg_q75.zip",),
@@ -146,6 +150,26 @@ def source_identity(
         relative = sorted(child.relative_to(path).as_posix() for child in path.rglob("*") if child.is_file())
         return "folder:" + content_fingerprint([path / name for name in relative], relative)
     return f"tfds:{name}:{None if data_dir is None else os.path.abspath(os.fspath(data_dir))}"
+
+
+def source_note(
+    dataset: str | os.PathLike,
+    split: str = "train",
+    data_dir: str | os.PathLike | None = None,
+) -> str | None:
+    """How what ``load_arrays(dataset, split, data_dir)`` reads differs from
+    the dataset as published, for reports to print beside its scores:
+    ``"JPEG q75 copy"`` where CIFAR-10 is read from the local zip of
+    ``../shared``; None where the originals are read (TFDS) or nothing is
+    known to differ (MNIST's IDX files, a folder of the user's own)."""
+    name = os.fspath(dataset)
+    note = KNOWN_DATASETS.get(name, {}).get("local_copy")
+    if note is None:
+        return None
+    splits = KNOWN_DATASETS[name]["splits"]
+    folder = _first_folder_with_any_split(_candidate_dirs(name, data_dir), splits)
+    local = folder is not None and split in splits and _find_split_files(folder, splits[split])
+    return note if local else None
 
 
 def _derived(name: str):
