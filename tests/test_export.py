@@ -15,6 +15,7 @@ from zoo import export
 from zoo.core.errors import ConfigError
 from zoo.models.dcgan import DCGAN, DCGANDiscriminator, DCGANGenerator
 from zoo.models.discogan import DiscoGAN
+from zoo.models.sngan import SNGAN
 
 from gan_checks import assert_generator_round_trip, assert_served_without_zoo
 
@@ -174,6 +175,19 @@ def test_a_pretrained_model_is_built_from_its_training_preset_even_where_its_nam
     images = np.linspace(-1, 1, 2 * 64 * 64 * 3, dtype="float32").reshape(2, 64, 64, 3)
     np.testing.assert_allclose(
         model.generator(images, training=False), zoo.load("discogan_emoji")(images, training=False), atol=1e-5
+    )
+
+
+def test_sngan_cifar10_fine_tunes_with_the_settings_of_the_standard_cnn_it_was_trained_with():
+    # The sngan_cifar10 preset is the released ResNet setting (n_dis=5,
+    # hinge loss); the shipped model is the standard CNN trained from
+    # sndcgan_cifar10 (n_dis=1, non-saturating loss), and fine-tuning keeps that.
+    assert zoo.pretrained()["sngan_cifar10"]["preset"] == "sndcgan_cifar10"
+    model = SNGAN.from_preset("sngan_cifar10", pretrained=True)
+    assert (model.d_steps, SNGAN.from_preset("sngan_cifar10").d_steps) == (1, 5)
+    z = noise(3, 128)
+    np.testing.assert_allclose(
+        model.generator(z, training=False), zoo.load("sngan_cifar10")(z, training=False), atol=1e-5
     )
 
 
