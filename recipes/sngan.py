@@ -3,7 +3,7 @@
 Presets: sngan_mnist (28x28x1, default), sngan_cifar10 (32x32x3, the paper's
 standard CNN; --dataset=cifar10 is its default), sndcgan_cifar10 (the same
 networks with the settings of the authors' code for them: n_dis=1,
-non-saturating loss; what a trained sngan_cifar10 is to come from).
+non-saturating loss; what savedmodels/sngan_cifar10 is trained from).
 """
 
 from zoo.training import recipe

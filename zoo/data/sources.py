@@ -136,10 +136,7 @@ def source_identity(
     if name in DERIVED_DATASETS:
         return _derived(name).source_identity(split, data_dir)
     if name in KNOWN_DATASETS:
-        places = _candidate_dirs(name, data_dir)
-        splits = KNOWN_DATASETS[name]["splits"]
-        folder = _first_folder_with_any_split(places, splits)
-        files = None if folder is None or split not in splits else _find_split_files(folder, splits[split])
+        files = _known_local_files(name, split, data_dir)
         if files:
             return "files:" + content_fingerprint(files)
         return f"tfds:{name}:{None if data_dir is None else os.path.abspath(os.fspath(data_dir))}"
@@ -166,10 +163,15 @@ def source_note(
     note = KNOWN_DATASETS.get(name, {}).get("local_copy")
     if note is None:
         return None
+    return note if _known_local_files(name, split, data_dir) else None
+
+
+def _known_local_files(name: str, split: str, data_dir) -> list[Path] | None:
+    """The local files ``_load_known`` reads for ``split`` of known dataset
+    ``name``, or None where it would read TFDS (or fail)."""
     splits = KNOWN_DATASETS[name]["splits"]
     folder = _first_folder_with_any_split(_candidate_dirs(name, data_dir), splits)
-    local = folder is not None and split in splits and _find_split_files(folder, splits[split])
-    return note if local else None
+    return None if folder is None or split not in splits else _find_split_files(folder, splits[split])
 
 
 def _derived(name: str):
